@@ -1,0 +1,1 @@
+"""The study's steps as commands: explore, compare, sweep, reproduce."""

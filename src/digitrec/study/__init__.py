@@ -1,0 +1,1 @@
+"""The MNIST study, step by step."""
