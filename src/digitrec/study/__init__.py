@@ -1,1 +1,25 @@
-"""The MNIST study, step by step."""
+"""The MNIST study, step by step, and the whole of it as one report."""
+
+from digitrec.study.reproduce import reproduce
+from digitrec.study.steps import (
+    STUDY,
+    FinalResult,
+    Split,
+    compare,
+    final,
+    fit_final,
+    study_split,
+    sweep,
+)
+
+__all__ = [
+    "STUDY",
+    "FinalResult",
+    "Split",
+    "compare",
+    "final",
+    "fit_final",
+    "reproduce",
+    "study_split",
+    "sweep",
+]
