@@ -19,21 +19,8 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point of the ``digitrec`` console script."""
     try:
-        app(standalone_mode=False)
+        # Standalone mode: Click reports usage errors itself (exit 2).
+        app()
     except DigitrecError as exc:
         console.print(f"error: {exc}", style="bold red", highlight=False, markup=False)
         sys.exit(1)
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise

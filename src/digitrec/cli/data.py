@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from digitrec.cli.app import DataDir, DatasetName, app, console, out
+import typer
+
+from digitrec.cli.app import DataDir, DatasetName, app, console
 
 
 @app.command()
@@ -15,4 +17,4 @@ def fetch(dataset: DatasetName = "mnist", data_dir: DataDir = None) -> None:
     ds = get_dataset(dataset)
     console.print(f"[green]verified[/green] {dataset}: all four files match their sha256")
     for part, path in paths.items():
-        out.print(f"{part}\t{path}\t{ds.file(part).sha256}")
+        typer.echo(f"{part}\t{path}\t{ds.file(part).sha256}")

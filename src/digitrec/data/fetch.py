@@ -137,6 +137,8 @@ def _download(ds: Dataset, spec: DataFile, target: Path, progress: bool) -> list
     import pooch
 
     pooch.get_logger().setLevel(logging.WARNING)
+    if not ds.mirrors:
+        return [f"{ds.name}: no download mirrors are registered"]
     failures = []
     for mirror in ds.mirrors:
         url = mirror + spec.name
@@ -228,7 +230,7 @@ def _locate(
             looked = [
                 f"{ENV_DATA_DIR} / --data-dir: not set",
                 f"cache {cache}: {'corrupt: ' + str(corrupt) if corrupt else 'no ' + spec.name}",
-                *(f"mirror {line}" for line in failures),
+                *(f"download {line}" for line in failures),
             ]
             raise DataError(
                 f"cannot find {ds.name} file {spec.name}. Looked in:\n  - "

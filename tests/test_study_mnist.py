@@ -1,0 +1,59 @@
+"""The study's published figures, recomputed from the real MNIST."""
+
+import json
+
+import pytest
+
+from digitrec.study import STUDY, compare, final, reproduce, study_split, sweep
+
+pytestmark = pytest.mark.mnist
+
+
+def test_split_sizes(mnist):
+    split = study_split(mnist)
+    assert len(split.train_images) == 4020 and len(split.test_images) == 1980
+
+
+def test_compare_matches_the_study(mnist):
+    result = compare(mnist)
+    study = STUDY["figures"]["compare"]
+    for variant in ("raw", "downscaled"):
+        for model in ("knn", "naive_bayes"):
+            assert round(result[variant][model], 6) == study[variant][model]
+        # liblinear changed across scikit-learn releases: within two of 1,980 samples.
+        assert (
+            abs(result[variant]["logistic_regression"] - study[variant]["logistic_regression"])
+            <= 2 / 1980 + 1e-9
+        )
+
+
+def test_final_accuracy_is_the_studys(mnist):
+    metrics = final(mnist)
+    assert metrics["accuracy"] == pytest.approx(0.9676, abs=1e-12)
+    assert sum(map(sum, metrics["confusion_matrix"])) == 10000
+    assert metrics["classification_report"]["accuracy"] == metrics["accuracy"]
+
+
+def test_sweep_picks_up_k5(mnist):
+    rows = sweep(mnist, ks=[1, 5])
+    assert [r["k"] for r in rows] == [1, 5]
+    assert round(rows[1]["accuracy"], 6) == STUDY["figures"]["compare"]["downscaled"]["knn"]
+
+
+def test_reproduce_writes_report(mnist, tmp_path):
+    metrics = reproduce(mnist, tmp_path)
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(metrics))
+    assert list(on_disk) == ["dataset", "compare", "k_sweep", "final"]
+    assert on_disk["dataset"] == {"name": "mnist", "train": 60000, "test": 10000}
+    assert [r["k"] for r in on_disk["k_sweep"]] == list(range(1, 21))
+    assert set(on_disk["final"]) == {
+        "model", "k", "accuracy", "confusion_matrix", "classification_report",
+    }  # fmt: skip
+    assert on_disk["final"]["accuracy"] == 0.9676
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 6
+    assert "http://" not in html and "https://" not in html  # opens offline
+    for name in ("samples", "compare", "k_sweep", "confusion", "predictions"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    assert not list(tmp_path.glob(".*"))  # no partial files
