@@ -45,6 +45,7 @@ __all__ = [
     "BatchSummary",
     "ModelPlugin",
     "done_paths",
+    "model_loads",
     "read_batch",
     "read_dataset",
     "run_batch",
@@ -109,6 +110,11 @@ def worker_model(spec: str) -> Any:
             model = _MODELS[spec] = load_model(spec)
             LOAD_COUNTS[spec] += 1
         return model
+
+
+def model_loads() -> dict[str, int]:
+    """How many times this process loaded each model spec (``client.run(model_loads)``)."""
+    return dict(LOAD_COUNTS)
 
 
 try:  # Dask is an optional extra ("digitrec[batch]"); the reader works without it.
@@ -333,10 +339,10 @@ def _client(client: Any, scheduler: str | None, workers: int | None) -> Iterator
         return
     n = workers or os.cpu_count() or 1
     # One thread per process: the reader is CPU-bound Python/numpy, so processes (not
-    # threads) are what scale; no dashboard, so that nothing binds a fixed port.
+    # threads) are what scale; a random dashboard port, so that two jobs never collide.
     with (
         LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as c,
     ):
@@ -435,7 +441,14 @@ def run_batch(
     with _client(client, scheduler, workers) as c:
         from distributed import as_completed
 
-        c.register_plugin(ModelPlugin(spec))
+        plugin = ModelPlugin(spec)
+        try:
+            c.register_plugin(plugin)
+        except BaseException:
+            # Workers that join later would retry (and fail) the load: unregister.
+            with contextlib.suppress(Exception):
+                c.unregister_worker_plugin(plugin.name)
+            raise
         # The clock starts once the workers are up and hold the model: it measures reading.
         t0 = time.perf_counter()
         threads = sum(c.nthreads().values())
@@ -487,6 +500,9 @@ def run_batch(
             # Also on Ctrl-C or a failed task: keep what is done, so that a rerun resumes.
             flush()
             pending.clear()
+            # On a shared long-lived cluster, new workers need not load this model any more.
+            with contextlib.suppress(Exception):
+                c.unregister_worker_plugin(plugin.name)
     return BatchSummary(
         len(paths), skipped, n_read, n_errors, written, time.perf_counter() - t0, threads
     )
