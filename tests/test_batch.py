@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +22,9 @@ pytest.importorskip("pyarrow")
 # digitrec.vision (the image reader) is merged from its own branch.
 vision = pytest.importorskip("digitrec.vision")
 
+import dask  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client, LocalCluster, WorkerPlugin  # noqa: E402
 from PIL import Image  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
@@ -217,6 +219,52 @@ def test_killing_a_worker_mid_run_still_writes_every_image_once(
     rows = _rows(out)
     assert set(rows) == set(paths)
     _assert_matches(rows, {p: w for p, w in expected.items() if p in rows})
+
+
+class PoisonPlugin(WorkerPlugin):
+    """Make reading any image named ``poison*`` kill the worker, like a crashing decoder."""
+
+    name = "test-poison"
+
+    def setup(self, worker):
+        import digitrec.vision as v
+
+        def guard(fn):
+            def wrapped(images, **kw):
+                names = images if isinstance(images, list) else [images]
+                if any("poison" in os.path.basename(str(p)) for p in names):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return fn(images, **kw)
+
+            return wrapped
+
+        v.read_many, v.read = guard(v.read_many), guard(v.read)
+
+
+def test_an_image_that_kills_every_worker_becomes_an_error_row(
+    collection, model_dir, expected, tmp_path
+):
+    good = sorted(expected)[:23]
+    poison = tmp_path / "poison.png"
+    poison.write_bytes(Path(good[0]).read_bytes())
+    paths = sorted([*good, str(poison)])
+    out = tmp_path / "results.parquet"
+    # No retry on another worker: each death is final for the tasks it was running.
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        c.register_plugin(PoisonPlugin())
+        summary = run_batch(paths, out, model=model_dir, client=c, batch_size=8)
+    assert (summary.read, summary.errors) == (len(paths), 1)
+    rows = _rows(out)
+    assert set(rows) == set(paths)
+    assert "killed the worker process" in rows[str(poison)]["error"]
+    assert "poison.png" in rows[str(poison)]["error"]
+    _assert_matches(rows, {p: expected[p] for p in good})
 
 
 def test_a_missing_model_fails_the_job_clearly(client, collection, tmp_path):

@@ -155,6 +155,16 @@ def _ok_row(path: str, result: Any) -> dict[str, Any]:
     }
 
 
+class _KilledError(Exception):
+    def __init__(self, exc: BaseException) -> None:
+        tries = exc.args[2] + 1 if len(exc.args) > 2 and isinstance(exc.args[2], int) else "every"
+        super().__init__(
+            f"expected an image that can be read, found one whose reading killed the worker "
+            f"process ({tries} tries; a crashing decoder, or an image too large for the "
+            "worker's memory?); check the file, or give the workers more memory"
+        )
+
+
 def _error_row(path: str, exc: BaseException) -> dict[str, Any]:
     msg = str(exc) or type(exc).__name__
     if path not in msg:  # every error names its input
@@ -439,7 +449,7 @@ def run_batch(
         return BatchSummary(len(paths), skipped, 0, 0, [], 0.0, 0)
 
     with _client(client, scheduler, workers) as c:
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         plugin = ModelPlugin(spec)
         try:
@@ -464,12 +474,17 @@ def run_batch(
                 written.append(str(_write_part(table, out, name)))
                 buffer, buffered = [], 0
 
+        tasks: dict[str, list[str]] = {}  # key of each future in flight -> its paths
+
+        def submit_one(chunk: list[str]) -> Any:
+            fut = c.submit(read_batch, chunk, spec, min_confidence, max_digits, pure=False)
+            tasks[fut.key] = chunk
+            return fut
+
         def submit(n: int) -> list[Any]:
             futs = []
             for chunk in chunks:
-                futs.append(
-                    c.submit(read_batch, chunk, spec, min_confidence, max_digits, pure=False)
-                )
+                futs.append(submit_one(chunk))
                 if len(futs) >= n:
                     break
             return futs
@@ -481,8 +496,24 @@ def run_batch(
         last_check = time.monotonic()
         try:
             for fut in pending:
-                table = fut.result()
-                fut.release()
+                chunk = tasks.pop(fut.key)
+                try:
+                    table = fut.result()
+                except KilledWorker as exc:
+                    # Workers died running this task more often than the scheduler allows
+                    # (distributed.scheduler.allowed-failures). Usually one image crashes
+                    # the decoder or exhausts memory: retry its images one by one, and
+                    # record an image that still kills its worker as an error row.
+                    fut.release()
+                    if len(chunk) > 1:
+                        for p in chunk:
+                            pending.add(submit_one([p]))
+                        continue
+                    table = pa.Table.from_pylist(
+                        [_error_row(chunk[0], _KilledError(exc))], schema=SCHEMA
+                    )
+                else:
+                    fut.release()
                 buffer.append(table)
                 buffered += table.num_rows
                 n_read += table.num_rows
