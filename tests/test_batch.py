@@ -292,3 +292,21 @@ def test_cli_on_a_running_scheduler(client, collection, model_dir, expected, tmp
     # Resumed: the same command reads nothing.
     again = CliRunner().invoke(app, args)
     assert json.loads(again.stdout.strip().splitlines()[-1])["skipped"] == 50
+
+
+def test_same_rows_as_digitrec_predict(client, collection, model_dir, tmp_path):
+    """The issue's acceptance check, against the `digitrec predict --json` command itself."""
+    pytest.importorskip("digitrec.cli.predict")  # registers `predict` (merged from vision)
+    from digitrec.cli import app
+
+    inputs = [str(collection / "box1"), *(str(collection / n) for n in BAD)]
+    result = CliRunner().invoke(app, ["predict", *inputs, "--model", model_dir, "--json"])
+    assert result.exit_code == 0, result.output
+    want = {os.path.abspath(e["path"]): e for e in json.loads(result.stdout)}
+    out = tmp_path / "results.parquet"
+    run_batch(expand_inputs(inputs), out, model=model_dir, client=client, batch_size=16)
+    rows = _rows(out)
+    assert set(rows) == set(want)
+    _assert_matches(rows, {p: e for p, e in want.items() if "error" not in e})
+    for p, e in want.items():
+        assert (rows[p]["error"] is None) == ("error" not in e), p
