@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("torch")
 
 import digitrec
-from digitrec.distributed import Dist, init_from_env, torchrun_command
+from digitrec.distributed import Dist, init_from_env, torchrun_command, without_option
 from digitrec.errors import InputError
 
 #: A softmax regression trained with the helpers exactly as a training loop uses them.
@@ -119,3 +119,8 @@ def test_torchrun_command():
     ]
     with pytest.raises(InputError, match="--nproc"):
         torchrun_command(0, [])
+
+
+def test_nproc_is_not_passed_on_to_torchrun():
+    argv = ["train", "cnn", "--nproc", "2", "--epochs", "1", "--nproc=3", "--nproc-x", "1"]
+    assert without_option(argv, "--nproc") == ["train", "cnn", "--epochs", "1", "--nproc-x", "1"]

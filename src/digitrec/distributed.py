@@ -27,7 +27,15 @@ from dataclasses import dataclass
 
 from digitrec.errors import InputError
 
-__all__ = ["Dist", "init_from_env", "relaunch", "shutdown", "torchrun_command", "under_torchrun"]
+__all__ = [
+    "Dist",
+    "init_from_env",
+    "relaunch",
+    "shutdown",
+    "torchrun_command",
+    "under_torchrun",
+    "without_option",
+]
 
 #: Set in the environment of the processes torchrun starts (with RANK, WORLD_SIZE...).
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -163,14 +171,30 @@ def torchrun_command(nproc: int, argv: Sequence[str], module: str | None = "digi
     ]
 
 
-def relaunch(nproc: int, argv: Sequence[str]) -> int:
+def without_option(argv: Sequence[str], name: str) -> list[str]:
+    """``argv`` without the option ``name`` and its value (``--opt N`` or ``--opt=N``)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(name + "="):
+            out.append(arg)
+    return out
+
+
+def relaunch(nproc: int, argv: Sequence[str], option: str = "--nproc") -> int:
     """Run ``digitrec ARGV`` under torchrun with ``nproc`` processes; its exit status.
 
     Call it from a command that got ``--nproc N`` while not already under
     torchrun (no ``RANK`` in the environment); the N processes find ``RANK``
-    set and do the work.
+    and ``WORLD_SIZE`` set and do the work. ``option`` is dropped from the
+    arguments: the processes need not see it, and torchrun's own parser would
+    take ``--nproc`` for an abbreviation of its ``--nproc-per-node``.
     """
-    return subprocess.run(torchrun_command(nproc, argv), check=False).returncode
+    cmd = torchrun_command(nproc, without_option(argv, option))
+    return subprocess.run(cmd, check=False).returncode
 
 
 def under_torchrun() -> bool:
