@@ -73,3 +73,39 @@ def test_unreadable_list_file(tmp_path):
     lst.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(InputError, match=r"bad\.txt: expected a UTF-8 text file"):
         expand_inputs([lst])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "found"),
+    [
+        ({"batch_size": 0}, "--batch-size"),
+        ({"rows_per_part": 0}, "--rows-per-part"),
+        ({"min_confidence": 1.5}, "--min-confidence"),
+        ({"scheduler": "tcp://h:8786", "workers": 2}, "one way to get a cluster"),
+    ],
+)
+def test_run_batch_refuses_bad_arguments_before_starting_anything(tmp_path, kwargs, found):
+    pytest.importorskip("pyarrow")
+    from digitrec.batch import run_batch
+
+    with pytest.raises(InputError, match=found):
+        run_batch(["/x.png"], tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_that_is_a_file_is_refused(tmp_path):
+    pytest.importorskip("pyarrow")
+    from digitrec.batch import run_batch
+
+    (tmp_path / "results.parquet").write_bytes(b"PAR1")
+    with pytest.raises(InputError, match="expected the output folder"):
+        run_batch(["/x.png"], tmp_path / "results.parquet")
+
+
+def test_a_foreign_file_among_the_parts_is_named(tmp_path):
+    pytest.importorskip("pyarrow")
+    from digitrec.batch import done_paths
+
+    (tmp_path / "part-0.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match=r"part-0\.parquet: expected a digitrec batch part"):
+        done_paths(tmp_path)

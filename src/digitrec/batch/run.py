@@ -207,9 +207,11 @@ def read_batch(
     from digitrec.vision import read, read_many
 
     m = worker_model(model)
-    kw = {"model": m, "min_confidence": min_confidence}
+    kw: dict[str, Any] = {"model": m, "min_confidence": min_confidence}
+    if max_digits is not None:  # read() takes it; pass it on only when asked for
+        kw["max_digits"] = max_digits
     try:
-        results = read_many(list(paths), **kw, max_digits=max_digits)
+        results = read_many(list(paths), **kw)
         rows = [_ok_row(p, r) for p, r in zip(paths, results, strict=True)]
     except ModelError:
         raise
@@ -219,7 +221,7 @@ def read_batch(
         rows = []
         for p in paths:
             try:
-                rows.append(_ok_row(p, read(p, **kw, max_digits=max_digits)))
+                rows.append(_ok_row(p, read(p, **kw)))
             except ModelError:
                 raise
             except Exception as exc:
@@ -434,6 +436,12 @@ def run_batch(
         raise InputError(f"--rows-per-part: expected a positive row count, found {rows_per_part}")
     if not 0.0 <= min_confidence <= 1.0:
         raise InputError(f"--min-confidence: expected a value in [0, 1], found {min_confidence}")
+    if (client is not None and scheduler) or (workers and (client is not None or scheduler)):
+        raise InputError(
+            f"--scheduler {scheduler} / --workers {workers}: expected one way to get a cluster, "
+            "found several; --workers sizes the local cluster, a running scheduler brings its "
+            "own workers: give one of them"
+        )
     out = Path(out)
     done = done_paths(out)
     out.mkdir(parents=True, exist_ok=True)
