@@ -29,7 +29,7 @@ import os
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -502,34 +502,43 @@ def run_batch(
         window = max(2 * threads, 4)
         pending = as_completed(submit(window))
         last_check = time.monotonic()
+        # Images of tasks that workers kept dying on, to be read alone one at a time ("probes").
+        # One probe at a time, so that a dying probe takes no other probe down with it: an
+        # image whose probe kills its worker is then surely the culprit.
+        suspects: deque[str] = deque()
+        probes: set[str] = set()
         try:
             for fut in pending:
                 chunk = tasks.pop(fut.key)
+                probed = fut.key in probes
+                probes.discard(fut.key)
+                table = None
                 try:
                     table = fut.result()
                 except KilledWorker as exc:
                     # Workers died running this task more often than the scheduler allows
-                    # (distributed.scheduler.allowed-failures). Usually one image crashes
-                    # the decoder or exhausts memory: retry its images one by one, and
-                    # record an image that still kills its worker as an error row.
+                    # (distributed.scheduler.allowed-failures): usually an image crashes the
+                    # decoder or exhausts memory, and the task's other images are innocent.
+                    if probed:
+                        row = _error_row(chunk[0], _KilledError(exc))
+                        table = pa.Table.from_pylist([row], schema=SCHEMA)
+                    else:
+                        suspects.extend(chunk)
+                finally:
                     fut.release()
-                    if len(chunk) > 1:
-                        for p in chunk:
-                            pending.add(submit_one([p]))
-                        continue
-                    table = pa.Table.from_pylist(
-                        [_error_row(chunk[0], _KilledError(exc))], schema=SCHEMA
-                    )
-                else:
-                    fut.release()
-                buffer.append(table)
-                buffered += table.num_rows
-                n_read += table.num_rows
-                n_errors += table.num_rows - table.column("error").null_count
-                if buffered >= rows_per_part:
-                    flush()
-                if progress is not None:
-                    progress(n_read, len(todo))
+                if not probes and suspects:
+                    probe = submit_one([suspects.popleft()])
+                    probes.add(probe.key)
+                    pending.add(probe)
+                if table is not None:
+                    buffer.append(table)
+                    buffered += table.num_rows
+                    n_read += table.num_rows
+                    n_errors += table.num_rows - table.column("error").null_count
+                    if buffered >= rows_per_part:
+                        flush()
+                    if progress is not None:
+                        progress(n_read, len(todo))
                 if time.monotonic() - last_check > 2.0:  # workers may have joined or left
                     window = max(2 * sum(c.nthreads().values()), 4)
                     last_check = time.monotonic()
