@@ -109,3 +109,13 @@ def test_a_foreign_file_among_the_parts_is_named(tmp_path):
     (tmp_path / "part-0.parquet").write_bytes(b"not parquet")
     with pytest.raises(InputError, match=r"part-0\.parquet: expected a digitrec batch part"):
         done_paths(tmp_path)
+
+
+def test_a_missing_model_is_refused_before_a_local_cluster_starts(tmp_path):
+    pytest.importorskip("pyarrow")
+    from digitrec.batch import run_batch
+    from digitrec.errors import ModelError
+
+    with pytest.raises(ModelError, match="no-model: no model there"):
+        run_batch(["/x.png"], tmp_path / "out", model=str(tmp_path / "no-model"))
+    assert not (tmp_path / "out").exists()

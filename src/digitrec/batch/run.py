@@ -266,6 +266,7 @@ def done_paths(out: str | os.PathLike) -> set[str]:
 
 
 def _write_part(table: pa.Table, out: Path, name: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
     final = out / name
     tmp = out / f"{TMP_PREFIX}{name}"
     pq.write_table(table, tmp, compression="zstd")
@@ -444,12 +445,18 @@ def run_batch(
         )
     out = Path(out)
     done = done_paths(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # The folder itself is made with the first part: a run that fails early leaves nothing.
     for stale in out.glob(f"{TMP_PREFIX}*"):  # left by a run killed while writing
         stale.unlink(missing_ok=True)
     todo = [p for p in dict.fromkeys(paths) if p not in done]
     skipped = len(paths) - len(todo)
     spec = _model_spec(model)
+    if client is None and scheduler is None and spec != "default" and not Path(spec).exists():
+        # A local cluster sees this file system: say so now rather than from every worker.
+        raise ModelError(
+            f"{model}: no model there; expected a model folder written by `digitrec train` "
+            "(or its model.safetensors), or 'default' for the shipped model"
+        )
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
     written: list[str] = []
     n_read = n_errors = 0
