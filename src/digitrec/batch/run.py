@@ -38,7 +38,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from digitrec.errors import InputError, ModelError
+from digitrec.errors import DigitrecError, InputError, ModelError
 
 __all__ = [
     "SCHEMA",
@@ -167,6 +167,8 @@ class _KilledError(Exception):
 
 def _error_row(path: str, exc: BaseException) -> dict[str, Any]:
     msg = str(exc) or type(exc).__name__
+    if not isinstance(exc, DigitrecError | _KilledError):
+        msg = f"{type(exc).__name__}: {msg}"  # not one of ours: the type helps a bug report
     if path not in msg:  # every error names its input
         msg = f"{path}: {msg}"
     return {"path": path, "text": None, "digits": None, "confidence": None, "error": msg}
