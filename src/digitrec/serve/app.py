@@ -289,11 +289,11 @@ def create_app(
         """Liveness: answers while the server runs."""
         return {"status": "ok", "model": info["name"]}
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
     async def docs() -> FileResponse:
         return FileResponse(STATIC_DIR / "docs.html", headers=_PAGE_HEADERS)
 
