@@ -93,7 +93,11 @@ async def read_multipart(request: Request, body: bytes, max_files: int) -> dict[
             max_files=max_files, max_fields=max_files + 16
         )
     except StarletteHTTPException as exc:
-        # Starlette reports malformed multipart (or too many parts) as a 400.
+        # Starlette reports malformed multipart and too many parts alike, as a 400.
+        if "too many files" in str(exc.detail).lower():
+            raise ApiError(
+                413, "too_many_files", f"more than {max_files} files sent in one request"
+            ) from exc
         raise ApiError(
             400, "bad_multipart", f"the multipart/form-data body cannot be parsed: {exc.detail}"
         ) from exc
