@@ -366,3 +366,11 @@ def test_cli_serve_wires_options_to_create_app_and_uvicorn(monkeypatch) -> None:
     assert seen["limits"]["request_timeout_s"] == 3.0
     assert seen["app"] == "APP" and seen["run"]["port"] == 9123
     assert seen["run"]["host"] == "127.0.0.1"
+
+
+def test_app_survives_several_lifespans() -> None:
+    # Each `with TestClient` runs startup and shutdown; the reader threads restart.
+    app = create_app(reader=FakeReader())
+    for _ in range(2):
+        with TestClient(app) as c:
+            assert post_png(c, image_bytes(100)).status_code == 200

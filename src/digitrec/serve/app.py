@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -148,14 +149,12 @@ def create_app(
     if reader is None:
         reader = VisionReader(model)
     info = reader.info()
-    executor = ThreadPoolExecutor(
-        max_workers=workers or min(8, os.cpu_count() or 1), thread_name_prefix="digitrec-read"
-    )
+    pool = _Pool(workers or min(8, os.cpu_count() or 1))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        executor.shutdown(wait=False, cancel_futures=True)
+        pool.close()
 
     app = FastAPI(
         title="digitrec",
@@ -184,7 +183,7 @@ def create_app(
         loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(
-                loop.run_in_executor(executor, call), timeout=request_timeout_s
+                loop.run_in_executor(pool.get(), call), timeout=request_timeout_s
             )
         except TimeoutError as exc:
             raise ApiError(
@@ -299,6 +298,34 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+class _Pool:
+    """The reader threads, started on first use and stopped at shutdown.
+
+    Started lazily rather than in ``create_app`` because an app can go through
+    several lifespans (a test client per test, an ASGI fuzzer per call).
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.workers, thread_name_prefix="digitrec-read"
+                )
+            return self._executor
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            # Running reads finish in the background; queued ones are dropped.
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _version() -> str:
