@@ -201,6 +201,7 @@ async function readBlob(blob, name, fromPad = false) {
   const preview = $("preview");
   if (fromPad) preview.hidden = true;
   else { preview.src = URL.createObjectURL(blob); preview.alt = `The photo sent: ${name}`; preview.hidden = false; }
+  const t0 = performance.now();
   try {
     const res = await fetch("/v1/read?images=true", {
       method: "POST",
@@ -214,7 +215,8 @@ async function readBlob(blob, name, fromPad = false) {
       throw new Error(msg);
     }
     showResult(body);
-    setStatus(body.text ? `Read “${body.text}”.` : (body.reason || "No digit found."));
+    const ms = Math.round(performance.now() - t0);
+    setStatus(body.text ? `Read “${body.text}” in ${ms} ms.` : `No digit found${body.reason ? `: ${body.reason}` : "."}`);
   } catch (err) {
     if (err.name === "AbortError") return;
     showResult(null);
