@@ -48,8 +48,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: str, port: int) -> subprocess.Popen:
+def start_server(model: str, port: int, threads: int | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "digitrec", "serve", "--port", str(port), "--model", model]
+    if threads:
+        cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -148,13 +150,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--model", default="default")
+    parser.add_argument("--threads", type=int, default=None, help="server reader threads")
     args = parser.parse_args()
     if not (1 <= args.clients <= 500 and 0 < args.duration <= 300):
         raise SystemExit("--clients must be 1-500 and --duration 0-300 s")
 
     body = digit_png()
     port = free_port()
-    server = start_server(args.model, port)
+    server = start_server(args.model, port, args.threads)
     try:
         model = httpx.get(f"http://127.0.0.1:{port}/v1/model").json()
         check = httpx.post(
@@ -178,6 +181,7 @@ def main() -> None:
                 "read": check.get("text"),
                 "model": model.get("name"),
                 "cpus": os.cpu_count(),
+                "server_threads": args.threads or "default",
                 "clients": args.clients,
                 "duration_s": args.duration,
                 **stats,

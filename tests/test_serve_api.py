@@ -358,12 +358,15 @@ def test_cli_serve_wires_options_to_create_app_and_uvicorn(monkeypatch) -> None:
             "2",
             "--timeout",
             "3",
+            "--threads",
+            "3",
         ],
     )
     assert result.exit_code == 0, result.output
     assert seen["model"] == "models/knn"
     assert seen["limits"]["max_upload_bytes"] == 2 * 2**20
     assert seen["limits"]["request_timeout_s"] == 3.0
+    assert seen["limits"]["workers"] == 3
     assert seen["app"] == "APP" and seen["run"]["port"] == 9123
     assert seen["run"]["host"] == "127.0.0.1"
 

@@ -25,6 +25,10 @@ def serve(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.001, help="Time limit of one read, seconds.")
     ] = 10.0,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, max=64, help="Reader threads (default: CPUs, max 8)."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (/v1/read, /docs) and the drawing page (/)."""
     import uvicorn
@@ -37,6 +41,7 @@ def serve(
             max_upload_bytes=int(max_upload_mb * 2**20),
             max_pixels=max_pixels,
             request_timeout_s=timeout,
+            workers=threads,
         )
     console.print(f"digitrec: drawing page at http://{host}:{port}/ , API docs at /docs")
     uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
