@@ -18,6 +18,8 @@ from schemathesis.specs.openapi.checks import (
 
 from digitrec.serve import create_app
 
+# Built at import: schemathesis.pytest.from_fixture (the lazy form) fails on pytest 9
+# ("'Function' object has no attribute '_nodeid'"), so the model loads at collection.
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 
