@@ -106,6 +106,7 @@ def test_read_a_whole_number(c) -> None:
 @pytest.mark.parametrize(
     "payload",
     [b"plain text", seven_png()[:100], b"GIF89a" + b"\0" * 20, b"\xff\xd8\xff\xe0" + b"\0" * 50],
+    ids=["text", "truncated-png", "gif-header-only", "jpeg-header-only"],
 )
 def test_bad_images_are_422_not_500(c, payload: bytes) -> None:
     r = c.post("/v1/read", files={"file": ("bad.png", payload, "image/png")})
