@@ -3,7 +3,7 @@
 Schemathesis generates requests from the OpenAPI document (random bodies for
 every declared content type, odd query values) and sends them in-process over
 ASGI. Whatever it sends, the service must never answer 5xx, and every answer
-must match the documented status codes and content types.
+must match the documented status codes, content types and response schemas.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
@@ -59,5 +60,10 @@ schema.app = _RealService()
 )
 def test_no_server_errors(case) -> None:
     case.call_and_validate(
-        checks=[not_a_server_error, status_code_conformance, content_type_conformance]
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ]
     )
