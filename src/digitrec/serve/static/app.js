@@ -1,0 +1,271 @@
+// digitrec drawing page: draw (pointer events or keyboard) or drop a photo,
+// send it to POST /v1/read?images=true, show the digits read.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const pad = $("pad");
+const ctx = pad.getContext("2d");
+const INK = "#000000";
+const BASE_WIDTH = 22; // in canvas pixels (560 x 280): close to MNIST's stroke/size ratio
+
+let strokes = []; // each: {width, points: [[x, y], ...]}
+let current = null;
+let timer = null;
+let inflight = null;
+
+// ---- drawing ---------------------------------------------------------------
+
+function paper() {
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, pad.width, pad.height);
+  ctx.restore();
+}
+
+function drawStroke(s) {
+  ctx.strokeStyle = INK;
+  ctx.fillStyle = INK;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.lineWidth = s.width;
+  const p = s.points;
+  if (p.length === 1) {
+    ctx.beginPath();
+    ctx.arc(p[0][0], p[0][1], s.width / 2, 0, 2 * Math.PI);
+    ctx.fill();
+    return;
+  }
+  ctx.beginPath();
+  ctx.moveTo(p[0][0], p[0][1]);
+  for (let i = 1; i < p.length; i++) ctx.lineTo(p[i][0], p[i][1]);
+  ctx.stroke();
+}
+
+function redraw() {
+  paper();
+  strokes.forEach(drawStroke);
+  if (keyPen.active) drawCursor();
+}
+
+function toCanvas(ev) {
+  const r = pad.getBoundingClientRect();
+  return [((ev.clientX - r.left) * pad.width) / r.width, ((ev.clientY - r.top) * pad.height) / r.height];
+}
+
+pad.addEventListener("pointerdown", (ev) => {
+  if (ev.button !== 0) return;
+  ev.preventDefault();
+  pad.setPointerCapture(ev.pointerId);
+  // A pen's pressure thickens the stroke a little; mouse and touch report 0.5.
+  const pressure = ev.pointerType === "pen" && ev.pressure > 0 ? ev.pressure : 0.5;
+  current = { width: BASE_WIDTH * (0.7 + 0.6 * pressure), points: [toCanvas(ev)] };
+  strokes.push(current);
+  clearTimeout(timer);
+  redraw();
+});
+
+pad.addEventListener("pointermove", (ev) => {
+  if (!current || !pad.hasPointerCapture(ev.pointerId)) return;
+  const events = ev.getCoalescedEvents ? ev.getCoalescedEvents() : [ev];
+  for (const e of events.length ? events : [ev]) current.points.push(toCanvas(e));
+  redraw();
+});
+
+function endStroke(ev) {
+  if (!current) return;
+  if (pad.hasPointerCapture(ev.pointerId)) pad.releasePointerCapture(ev.pointerId);
+  current = null;
+  scheduleRead();
+}
+pad.addEventListener("pointerup", endStroke);
+pad.addEventListener("pointercancel", endStroke);
+
+// ---- keyboard drawing: arrows move a pen, Space lowers/lifts it -------------
+
+const keyPen = { active: false, down: false, x: 280, y: 140 };
+
+function drawCursor() {
+  ctx.save();
+  ctx.strokeStyle = keyPen.down ? "#2d4fd6" : "#7a8294";
+  ctx.lineWidth = 2;
+  ctx.setLineDash(keyPen.down ? [] : [4, 3]);
+  ctx.beginPath();
+  ctx.arc(keyPen.x, keyPen.y, BASE_WIDTH / 2 + 3, 0, 2 * Math.PI);
+  ctx.stroke();
+  ctx.restore();
+}
+
+pad.addEventListener("focus", () => { keyPen.active = true; redraw(); });
+pad.addEventListener("blur", () => { keyPen.active = false; keyPen.down = false; redraw(); });
+pad.addEventListener("keydown", (ev) => {
+  const step = ev.shiftKey ? 40 : 10;
+  const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+  if (ev.key in moves) {
+    ev.preventDefault();
+    const [dx, dy] = moves[ev.key];
+    keyPen.x = Math.min(pad.width, Math.max(0, keyPen.x + dx));
+    keyPen.y = Math.min(pad.height, Math.max(0, keyPen.y + dy));
+    if (keyPen.down) strokes[strokes.length - 1].points.push([keyPen.x, keyPen.y]);
+    redraw();
+  } else if (ev.key === " ") {
+    ev.preventDefault();
+    keyPen.down = !keyPen.down;
+    if (keyPen.down) strokes.push({ width: BASE_WIDTH, points: [[keyPen.x, keyPen.y]] });
+    else scheduleRead();
+    setStatus(keyPen.down ? "Pen down: arrow keys draw." : "Pen up.");
+    redraw();
+  } else if (ev.key === "Enter") {
+    ev.preventDefault();
+    readPad();
+  } else if (ev.key === "Escape") {
+    ev.preventDefault();
+    clearPad();
+  }
+});
+
+// ---- buttons ---------------------------------------------------------------
+
+function clearPad() {
+  strokes = [];
+  keyPen.down = false;
+  redraw();
+  showResult(null);
+  setStatus("Cleared. Draw something to start.");
+}
+
+$("clear").addEventListener("click", clearPad);
+$("undo").addEventListener("click", () => {
+  strokes.pop();
+  keyPen.down = false;
+  redraw();
+  if (strokes.length) scheduleRead();
+  else showResult(null);
+});
+$("read").addEventListener("click", () => readPad());
+
+function scheduleRead() {
+  clearTimeout(timer);
+  if ($("auto").checked) timer = setTimeout(readPad, 350);
+}
+
+// ---- photos: file input, drag and drop, paste -------------------------------
+
+const drop = $("drop");
+$("file").addEventListener("change", (ev) => {
+  const f = ev.target.files[0];
+  if (f) readBlob(f, f.name);
+  ev.target.value = "";
+});
+["dragenter", "dragover"].forEach((t) =>
+  drop.addEventListener(t, (ev) => { ev.preventDefault(); drop.classList.add("over"); }));
+["dragleave", "drop"].forEach((t) =>
+  drop.addEventListener(t, () => drop.classList.remove("over")));
+drop.addEventListener("drop", (ev) => {
+  ev.preventDefault();
+  const f = [...ev.dataTransfer.files].find((x) => x.type.startsWith("image/")) || ev.dataTransfer.files[0];
+  if (f) readBlob(f, f.name);
+});
+document.addEventListener("paste", (ev) => {
+  const item = [...(ev.clipboardData?.items || [])].find((i) => i.type.startsWith("image/"));
+  if (item) readBlob(item.getAsFile(), "pasted image");
+});
+
+// ---- talking to the API ----------------------------------------------------
+
+function setStatus(text) { $("status").textContent = text; }
+
+function showError(message) {
+  const box = $("error");
+  box.hidden = !message;
+  box.textContent = message || "";
+}
+
+function readPad() {
+  clearTimeout(timer);
+  if (!strokes.length) { setStatus("The pad is empty: draw a digit first."); return; }
+  // Draw once without the keyboard cursor so it is not read as ink.
+  const had = keyPen.active;
+  keyPen.active = false;
+  redraw();
+  pad.toBlob((blob) => { keyPen.active = had; redraw(); readBlob(blob, "drawing", true); }, "image/png");
+}
+
+async function readBlob(blob, name, fromPad = false) {
+  if (inflight) inflight.abort();
+  const controller = new AbortController();
+  inflight = controller;
+  showError(null);
+  setStatus(`Reading ${name}…`);
+  $("read").disabled = true;
+  const preview = $("preview");
+  if (fromPad) preview.hidden = true;
+  else { preview.src = URL.createObjectURL(blob); preview.alt = `The photo sent: ${name}`; preview.hidden = false; }
+  const t0 = performance.now();
+  try {
+    const res = await fetch("/v1/read?images=true", {
+      method: "POST",
+      body: blob,
+      headers: { "Content-Type": blob.type || "application/octet-stream" },
+      signal: controller.signal,
+    });
+    const body = await res.json().catch(() => null);
+    if (!res.ok) {
+      const msg = body?.error?.message || `the server answered ${res.status}`;
+      throw new Error(msg);
+    }
+    showResult(body);
+    const ms = Math.round(performance.now() - t0);
+    setStatus(body.text ? `Read “${body.text}” in ${ms} ms.` : `No digit found${body.reason ? `: ${body.reason}` : "."}`);
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    showResult(null);
+    showError(`Could not read ${name}: ${err.message}`);
+    setStatus("");
+  } finally {
+    if (inflight === controller) { inflight = null; $("read").disabled = false; }
+  }
+}
+
+const pct = (p) => `${Math.round(p * 100)}%`;
+
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  e.append(...kids);
+  return e;
+}
+
+function showResult(r) {
+  $("result-text").textContent = r ? (r.text || "—") : "—";
+  $("result-confidence").textContent = r && r.digits.length ? pct(r.confidence) : "—";
+  const list = $("digits");
+  list.replaceChildren();
+  if (!r) return;
+  r.digits.forEach((d, i) => {
+    const label = d.digit === null ? "?" : String(d.digit);
+    const level = d.confidence >= 0.9 ? "" : d.confidence >= 0.6 ? " mid" : " low";
+    const img = d.image
+      ? el("img", { src: `data:image/png;base64,${d.image}`, alt: `28 by 28 image the model saw for digit ${i + 1}` })
+      : el("span");
+    const top3 = el("ul", { class: "top3", "aria-label": "Top 3" },
+      ...d.top3.map(([digit, p]) => el("li", {}, el("b", { text: String(digit) }), ` ${pct(p)}`)));
+    const bar = el("span");
+    bar.style.width = pct(d.confidence); // CSSOM, not a style attribute: the CSP forbids inline styles
+    const meter = el("div", { class: `meter${level}`, role: "img", "aria-label": `confidence ${pct(d.confidence)}` }, bar);
+    list.append(el("li", { class: "digit", "data-digit": label },
+      img, el("span", { class: "big", text: label }), el("span", { class: "conf", text: `${pct(d.confidence)} sure` }),
+      meter, top3));
+  });
+}
+
+// ---- model card --------------------------------------------------------------
+
+fetch("/v1/model").then((r) => (r.ok ? r.json() : Promise.reject(r.status))).then((m) => {
+  const acc = typeof m.accuracy === "number" ? `, ${(m.accuracy * 100).toFixed(2)}% on the test set` : "";
+  $("model").textContent = `model: ${m.name}${acc}`;
+}).catch(() => { $("model").textContent = "model: unavailable"; });
+
+redraw();

@@ -1,0 +1,126 @@
+"""The service with the real reader (digitrec.vision) and the default model.
+
+These need the vision and CNN work merged: ``create_app()`` loads
+``load_model("default")`` and reads through :func:`digitrec.vision.read`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from digitrec.serve import create_app
+from serve_helpers import bomb_png, png, seven_png
+
+
+@pytest.fixture(scope="module")
+def app():
+    return create_app()
+
+
+@pytest.fixture(scope="module")
+def c(app) -> TestClient:
+    return TestClient(app)
+
+
+def paper(digits: list[np.ndarray], scale: int = 4) -> bytes:
+    """MNIST digits (white on black) as dark ink on white paper, side by side."""
+    gap = np.zeros((28, 12), np.uint8)
+    parts = [gap]
+    for d in digits:
+        parts += [d, gap]
+    row = np.pad(np.hstack(parts), ((12, 12), (0, 0)))
+    image = Image.fromarray(255 - row).resize((row.shape[1] * scale, row.shape[0] * scale))
+    return png(image)
+
+
+def test_model_card_is_the_default_models_meta(c) -> None:
+    from digitrec.models import load_model
+
+    meta = load_model("default").meta
+    card = c.get("/v1/model").json()
+    assert card["name"] == meta["name"]
+    assert card["accuracy"] == pytest.approx(meta["accuracy"])
+    # The CNN records its weights' sha256; "checksum" wins where a model has both.
+    assert card["checksum"] == meta.get("checksum", meta.get("sha256"))
+    assert 0.9 < card["accuracy"] <= 1.0
+
+
+def test_read_a_drawn_seven_with_its_28x28_image(c) -> None:
+    r = c.post("/v1/read?images=true", files={"file": ("seven.png", seven_png(), "image/png")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["text"] == "7"
+    (digit,) = body["digits"]
+    assert digit["digit"] == 7 and 0.0 < digit["confidence"] <= 1.0
+    assert digit["top3"][0][0] == 7 and len(digit["top3"]) == 3
+    tile = Image.open(io.BytesIO(base64.b64decode(digit["image"])))
+    assert tile.size == (28, 28)
+
+
+def test_answer_is_the_readers_to_dict(app, c) -> None:
+    from digitrec import vision
+
+    data = seven_png(420, 300)
+    expected = vision.read(data, model=app.state.reader.model).to_dict()
+    got = c.post("/v1/read", content=data, headers={"content-type": "image/png"}).json()
+    assert got == json.loads(json.dumps(expected))  # exact: JSON keeps floats as they are
+
+
+@pytest.mark.mnist
+def test_batch_reads_mnist_digits_on_paper(c) -> None:
+    from digitrec.data import load_mnist
+
+    data = load_mnist()
+    images, labels = data.test_images[:24], data.test_labels[:24]
+    files = [("files", (f"{i}.png", paper([im]), "image/png")) for i, im in enumerate(images)]
+    r = c.post("/v1/read/batch", files=files)
+    assert r.status_code == 200, r.text
+    items = r.json()
+    assert [i["filename"] for i in items] == [f"{i}.png" for i in range(24)]
+    read = [i.get("text") for i in items]
+    accuracy = np.mean([t == str(y) for t, y in zip(read, labels, strict=True)])
+    assert accuracy >= 0.9, list(zip(read, labels.tolist(), strict=True))
+
+
+@pytest.mark.mnist
+def test_read_a_whole_number(c) -> None:
+    from digitrec.data import load_mnist
+
+    data = load_mnist()
+    picks = [int(np.flatnonzero(data.test_labels == d)[0]) for d in (3, 0, 9)]
+    r = c.post("/v1/read", files={"file": ("n.png", paper(list(data.test_images[picks])))})
+    body = r.json()
+    assert r.status_code == 200 and len(body["digits"]) == 3
+    xs = [d["box"][0] for d in body["digits"]]
+    assert xs == sorted(xs)
+    assert body["text"] == "309"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"plain text", seven_png()[:100], b"GIF89a" + b"\0" * 20, b"\xff\xd8\xff\xe0" + b"\0" * 50],
+    ids=["text", "truncated-png", "gif-header-only", "jpeg-header-only"],
+)
+def test_bad_images_are_422_not_500(c, payload: bytes) -> None:
+    r = c.post("/v1/read", files={"file": ("bad.png", payload, "image/png")})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_image"
+
+
+def test_bomb_is_413(c) -> None:
+    r = c.post("/v1/read", content=bomb_png(60_000, 60_000), headers={"content-type": "image/png"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_many_pixels"
+
+
+def test_blank_page_reads_nothing_with_a_reason(c) -> None:
+    r = c.post("/v1/read", files={"file": ("blank.png", png(Image.new("L", (200, 200), 255)))})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["text"] == "" and body["digits"] == [] and body.get("reason")
