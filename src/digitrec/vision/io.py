@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -111,8 +112,10 @@ def _open(source: Any, name: str) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(data)
     except Image.DecompressionBombError as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        count = f"{int(found.group(1)):,}" if found else "far more"
         raise InputError(
-            f"{name}: expected at most {MAX_PIXELS:,} pixels, found more ({exc}); "
+            f"{name}: expected at most {MAX_PIXELS:,} pixels, found {count}; "
             "a decompression bomb or a huge scan: reduce it first"
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -255,15 +258,15 @@ def load_image(source: Any) -> Loaded:
                 f"{name}: expected at most {MAX_PIXELS:,} pixels, found {w:,} x {h:,} = "
                 f"{w * h:,}; a decompression bomb or a huge scan: reduce it first"
             )
-        # The input's size as displayed (EXIF 5-8 swap width and height).
-        size = (h, w) if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
-        if getattr(img, "n_frames", 1) > 1:
-            img.seek(0)  # animated: first frame only (see module docstring)
-        if img.format == "JPEG" and w * h > WORK_PIXELS:
-            # Decode at 1/2, 1/4 or 1/8 scale directly: faster and less memory.
-            f = (WORK_PIXELS / (w * h)) ** 0.5
-            img.draft("L", (max(1, int(w * f)), max(1, int(h * f))))
         try:
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)  # animated: first frame only (see module docstring)
+            # The input's size as displayed (EXIF 5-8 swap width and height).
+            size = (h, w) if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
+            if img.format == "JPEG" and w * h > WORK_PIXELS:
+                # Decode at 1/2, 1/4 or 1/8 scale directly: faster and less memory.
+                f = (WORK_PIXELS / (w * h)) ** 0.5
+                img.draft("L", (max(1, int(w * f)), max(1, int(h * f))))
             img.load()
             img = ImageOps.exif_transpose(img)
         except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -105,12 +105,17 @@ def ink_map(gray: np.ndarray) -> InkMap:
         empty = np.zeros((h, w), bool)
         return InkMap(empty.astype(np.float32), empty, True, f"image too small ({w}x{h} pixels)")
     lo, med, hi = np.percentile(_sample(gray), [1, 50, 99])
-    # Ink is the minority: the median is paper. Paper nearer the bright end -> dark ink.
-    dark_ink = bool(hi - med <= med - lo)
+    # Ink is the minority, so the median is paper and the ink is the long tail.
+    # Light ink only when the bright tail is clearly the longer one: pure noise
+    # (no tail either way) keeps the usual dark-ink reading.
+    dark_ink = not (hi - med > 2.0 * (med - lo))
     paper_bright = gray if dark_ink else 1.0 - gray
     bg = _background(paper_bright)
     # Lighting multiplies paper and ink alike: the ratio to the local paper cancels it.
-    ink = np.clip(1.0 - paper_bright / np.maximum(bg, 0.02), 0.0, 1.0).astype(np.float32)
+    ratio = paper_bright / np.maximum(bg, 0.02)
+    # bg follows the paper's brightest pixels; the median (paper) is the true zero.
+    ratio /= max(float(np.median(_sample(ratio))), 0.05)
+    ink = np.clip(1.0 - ratio, 0.0, 1.0).astype(np.float32)
     sigma = max(0.6, min(h, w) / 250.0)
     smooth = ndimage.gaussian_filter(ink, sigma, mode="nearest")
     peak = float(smooth.max())
