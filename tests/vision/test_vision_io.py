@@ -90,7 +90,7 @@ def test_transparent_background_is_flattened_to_contrast():
     base = np.asarray(draw_strokes())
     alpha = (255 - base).astype(np.uint8)  # strokes opaque, paper transparent
     for ink in (0, 255):  # black drawing -> white paper; white drawing -> black paper
-        rgba = np.zeros(base.shape + (4,), np.uint8)
+        rgba = np.zeros((*base.shape, 4), np.uint8)
         rgba[..., :3] = ink
         rgba[..., 3] = alpha
         gray = load_image(rgba).gray

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from digitrec.cli.app import app, console, out
+from digitrec.cli.app import app, out
 from digitrec.errors import DigitrecError, InputError
 
 #: File name endings read when a folder is given.
