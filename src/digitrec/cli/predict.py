@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from digitrec.cli.app import app, out
+from digitrec.cli.app import app
 from digitrec.errors import DigitrecError, InputError
 
 #: File name endings read when a folder is given.
@@ -87,11 +87,11 @@ def predict(
     else:
         for e in entries:
             if "error" in e:
-                out.print(f"{e['path']}\terror: {e['error']}", highlight=False, markup=False)
+                typer.echo(f"{e['path']}\terror: {e['error']}")
             else:
                 line = f"{e['path']}\t{e['text'] or '-'}\t{e['confidence']:.3f}"
                 if e.get("reason"):
                     line += f"\t({e['reason']})"
-                out.print(line, highlight=False, markup=False)
+                typer.echo(line)
     if not good:
         raise typer.Exit(1)
