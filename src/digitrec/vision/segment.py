@@ -132,6 +132,50 @@ def _split(p: Piece, n: int) -> list[Piece]:
     return pieces
 
 
+def _ink_distance(labels: np.ndarray, a: list[int], b: list[int], box: list[int]) -> float:
+    """Smallest distance in pixels between the ink of label sets ``a`` and ``b``."""
+    win = labels[box[0] : box[1], box[2] : box[3]]
+    edt = ndimage.distance_transform_edt(~np.isin(win, b))
+    return float(edt[np.isin(win, a)].min())
+
+
+def _merge_target(c: dict, merged: list[dict], tallest: float, labels: np.ndarray) -> dict | None:
+    """The component that ``c`` is a broken-off part of, if any.
+
+    Writing is one line, so two components one above the other belong to one
+    digit (a 5 whose bar came loose, a 3 broken at its waist). A component
+    mostly inside another's box is part of it too. A short loose bit joins the
+    component it overlaps, if together they are no taller than a digit.
+    Among several candidates, the one whose ink is nearest wins: the loose bar
+    of a 5 is closer to its own stem than to the neighbouring digit.
+    """
+    y0, y1, x0, x1 = c["box"]
+    h, w = y1 - y0, x1 - x0
+    short = h < SHORT * tallest
+    target, best = None, (False, 0.0)
+    for m in merged:
+        my0, my1, mx0, mx1 = m["box"]
+        mh, mw = my1 - my0, mx1 - mx0
+        ox, oy = _overlap(x0, x1, mx0, mx1), _overlap(y0, y1, my0, my1)
+        gap = max(0, max(y0, my0) - min(y1, my1))
+        contained = ox * oy >= 0.6 * min(h * w, mh * mw) and c["area"] < 0.5 * m["area"]
+        stacked = ox >= 0.5 * min(w, mw) and oy < 0.5 * min(h, mh) and gap <= 0.5 * max(h, mh)
+        fragment = c["area"] < 0.2 * m["area"] and h < 0.7 * tallest
+        union = [min(y0, my0), max(y1, my1), min(x0, mx0), max(x1, mx1)]
+        loose = (short or fragment) and union[1] - union[0] <= 1.35 * tallest
+        if not (contained or stacked or loose):
+            continue
+        dist = _ink_distance(labels, c["ids"], m["ids"], union)
+        near = ox >= 0.25 * w or (short and dist <= 0.1 * tallest)
+        if not (contained or stacked or near):
+            continue  # a loose bit joins only ink that it overlaps or nearly touches
+        # One above the other (or inside) beats merely close; then nearest ink wins.
+        score = (contained or stacked, -dist)
+        if target is None or score > best:
+            target, best = m, score
+    return target
+
+
 def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     """Candidate segmentations of a binarised line, left to right.
 
@@ -156,7 +200,7 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     big = areas >= 0.25 * areas.max()
     heights = np.array([b[0].stop - b[0].start for b in boxes])
-    line_h = float(np.median(heights[big]))
+    tallest = float(heights[big].max())
     # Components as groups of label ids with a box (y0, y1, x0, x1).
     comps = [
         {
@@ -170,31 +214,19 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     comps.sort(key=lambda c: -c["area"])
     merged: list[dict] = []
     for c in comps:
-        y0, y1, x0, x1 = c["box"]
-        short = (y1 - y0) < SHORT * line_h
-        target, best = None, 0.0
-        for m in merged:
-            my0, my1, mx0, mx1 = m["box"]
-            if max(y1, my1) - min(y0, my0) > 1.35 * line_h:
-                continue  # together they would be taller than a digit
-            ox = _overlap(x0, x1, mx0, mx1)
-            oy = _overlap(y0, y1, my0, my1)
-            narrow = min(x1 - x0, mx1 - mx0)
-            stacked = oy < 0.5 * min(y1 - y0, my1 - my0)
-            fragment = c["area"] < 0.2 * m["area"] and (y1 - y0) < 0.7 * line_h
-            # A broken stroke sits above/below its digit, or is a short loose bit
-            # (the bar of a 5) that overlaps it at least partly.
-            if (ox >= 0.5 * narrow and (stacked or fragment)) or (short and ox >= 0.25 * (x1 - x0)):
-                score = ox / max(x1 - x0, 1)
-                if score > best:
-                    target, best = m, score
+        target = _merge_target(c, merged, tallest, labels)
         if target is None:
             merged.append({"ids": list(c["ids"]), "box": list(c["box"]), "area": c["area"]})
         else:
+            y0, y1, x0, x1 = c["box"]
             target["ids"] += c["ids"]
             b = target["box"]
             target["box"] = [min(b[0], y0), max(b[1], y1), min(b[2], x0), max(b[3], x1)]
             target["area"] += c["area"]
+    top = max(m["area"] for m in merged)
+    line_h = float(
+        np.median([m["box"][1] - m["box"][0] for m in merged if m["area"] >= 0.25 * top])
+    )
     # Noise: what is much shorter than the line and did not join a digit.
     merged = [m for m in merged if m["box"][1] - m["box"][0] >= SHORT * line_h]
     groups: list[list[list[Piece]]] = []
