@@ -26,7 +26,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-__all__ = ["Sample", "render_digit", "render_string", "single_digits", "strings"]
+__all__ = [
+    "Sample",
+    "render_digit",
+    "render_string",
+    "single_digits",
+    "strings",
+    "test_set",
+]
 
 
 @dataclass
@@ -170,3 +177,33 @@ def strings(
         text = "".join(str(int(labels[i])) for i in idx)
         out.append(Sample(render_string([images[i] for i in idx], rng), text))
     return out
+
+
+def test_set(
+    n_singles: int = 1000, n_strings: int = 500, seed: int = 0, five_only: int = 0
+) -> tuple[list[Sample], list[Sample]]:
+    """The benchmark's images: single digits and strings from the MNIST test set.
+
+    Parameters
+    ----------
+    n_singles, n_strings : int
+        How many single digits, and how many strings of 3-9 digits (5 in most).
+    seed : int
+        Seed of the single digits; strings use ``seed + 1``.
+    five_only : int
+        Extra strings of exactly 5 digits (seed ``seed + 2``), after the others.
+
+    Returns
+    -------
+    (singles, strings) : two lists of Sample
+    """
+    from digitrec.data import load_mnist
+
+    data = load_mnist()
+    singles = single_digits(data.test_images, data.test_labels, n_singles, seed=seed)
+    mixed = strings(data.test_images, data.test_labels, n_strings, seed=seed + 1)
+    if five_only:
+        mixed += strings(data.test_images, data.test_labels, five_only, seed=seed + 2, length=5)
+    return singles, mixed
+
+test_set.__test__ = False  # a data-set builder, not a pytest test
