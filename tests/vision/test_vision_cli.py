@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 from conftest import draw_strokes
-
 from typer.testing import CliRunner
 
 from digitrec.cli import app
@@ -15,7 +15,7 @@ from digitrec.models.knn import KnnModel
 
 @pytest.fixture
 def knn_dir(tmp_path):
-    """A tiny saved KNN (one random image per class, k=3: top probability 1/3): enough to test the plumbing."""
+    """A tiny saved KNN (one random image per class, k=3: top probability 1/3)."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(10, 28, 28), dtype=np.uint8)
     path = tmp_path / "knn"

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 from conftest import CountingModel, ExplodingModel, draw_strokes
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import digitrec
 from digitrec.errors import InputError, ModelError
@@ -146,3 +146,21 @@ def test_bad_arguments_and_bad_models(strokes):
 def test_top_level_read_is_exported():
     assert "read" in digitrec.__all__
     assert digitrec.read is read
+
+
+def test_fine_pen_is_thickened_to_mnist_strokes(counting_model):
+    img = Image.new("L", (400, 400), 255)
+    d = ImageDraw.Draw(img)
+    d.ellipse([120, 40, 280, 360], outline=0, width=2)  # a "0" in 2 px pen, 320 px tall
+    (digit,) = read(img, model=counting_model).digits
+    rows = digit.image[8:20] > 127  # the middle rows of the 0 cross two strokes
+    widths = rows.sum(axis=1) / 2
+    assert widths.mean() >= 1.5
+
+
+@pytest.mark.timeout(60)
+def test_pure_noise_finishes_and_is_bounded(counting_model):
+    rng = np.random.default_rng(0)
+    img = (rng.random((1500, 1500)) > 0.5).astype(np.uint8) * 255
+    result = read(img, model=counting_model)
+    assert len(result.digits) <= 64 * 12

@@ -176,8 +176,17 @@ def to_mnist(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     scale = BOX / max(h, w)
     width = _stroke_width(m) * scale
     if width < MIN_STROKE:
-        # A fine pen on a large digit: thicken to MNIST's stroke width.
-        r = int(np.ceil((MIN_STROKE - width) / (2 * scale)))
+        # A fine pen on a large digit: thicken to MNIST's stroke width. Work at
+        # three times the target size so the dilation stays small (bounded time).
+        if max(h, w) > 3 * BOX:
+            f = 3 * BOX / max(h, w)
+            size = (max(1, round(w * f)), max(1, round(h * f)))
+            a = np.asarray(Image.fromarray(a, "F").resize(size, Image.Resampling.BOX))
+            # Thin strokes come out faint from averaging: restore full ink.
+            a = np.clip(a / max(float(a.max()), 1e-3) * 1.5, 0.0, 1.0).astype(np.float32)
+            h, w = a.shape
+            scale = BOX / max(h, w)
+        r = min(3, int(np.ceil((MIN_STROKE - width) / (2 * scale))))
         a = ndimage.grey_dilation(a, footprint=_disk(r))
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     small = Image.fromarray(a, "F").resize(

@@ -31,6 +31,10 @@ AMBIGUOUS = 0.8
 WHOLE_ASPECT = 2.2
 #: Components shorter than this fraction of the line height are not digits alone.
 SHORT = 0.45
+#: At most this many components are read, and a component is cut into at most
+#: MAX_PIECES pieces: clutter cannot make a read slow.
+MAX_COMPONENTS = 64
+MAX_PIECES = 12
 #: Every piece of a split must be at least this fraction of the line height.
 MIN_PIECE_HEIGHT = 0.5
 
@@ -208,6 +212,7 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
         if areas[i] >= max(3, 0.01 * areas.max())
     ]
     comps.sort(key=lambda c: -c["area"])
+    del comps[4 * MAX_COMPONENTS :]  # the merge below is quadratic in their number
     merged: list[dict] = []
     for c in comps:
         target = _merge_target(c, merged, tallest, labels)
@@ -225,6 +230,8 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     )
     # Noise: what is much shorter than the line and did not join a digit.
     merged = [m for m in merged if m["box"][1] - m["box"][0] >= SHORT * line_h]
+    # Bounded work on cluttered pages: the largest components only.
+    merged = sorted(merged, key=lambda m: -m["area"])[:MAX_COMPONENTS]
     groups: list[list[list[Piece]]] = []
     for m in merged:
         p = _piece(labels, m["ids"], tuple(m["box"]))
@@ -233,7 +240,7 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
         if aspect <= SPLIT_ASPECT * AMBIGUOUS:
             groups.append([[p]])
             continue
-        k = max(2, round(aspect / DIGIT_ASPECT))
+        k = min(MAX_PIECES, max(2, round(aspect / DIGIT_ASPECT)))
         hyps = [_split(p, j) for j in sorted({max(2, k - 1), k, k + 1})]
         # Digits on a line are all tall: a cut that leaves a short piece is wrong.
         hyps = [h for h in hyps if h and min(q.h for q in h) >= MIN_PIECE_HEIGHT * ref]

@@ -206,4 +206,5 @@ def test_set(
         mixed += strings(data.test_images, data.test_labels, five_only, seed=seed + 2, length=5)
     return singles, mixed
 
+
 test_set.__test__ = False  # a data-set builder, not a pytest test
