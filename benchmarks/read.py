@@ -20,6 +20,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -127,6 +128,7 @@ def main() -> None:
         "ms_per_5digit_strip_wall_median": round(1000 * float(np.median(wall)), 2),
         "ms_per_5digit_strip_cpu_median": round(1000 * float(np.median(cpu)), 2),
     }
+    print(json.dumps(result), file=sys.stderr)  # ours, before the slow peer
     if shutil.which("tesseract"):
         k = args.tesseract
         ts = [tesseract(s.image, 10) for s in singles[:k]]
@@ -138,7 +140,7 @@ def main() -> None:
         for img in strips[:20]:
             tesseract(img, 7)
         t_ms = 1000 * (time.perf_counter() - w0) / len(strips[:20])
-        t_single = float(np.mean([t == s.text for t, s in zip(ts, singles, strict=True)]))
+        t_single = float(np.mean([t == s.text for t, s in zip(ts, singles[:k], strict=True)]))
         t_strings = score(tt, tsamples)
         result["tesseract"] = {
             "version": subprocess.run(
