@@ -230,7 +230,7 @@ def read(
         Digits whose top probability is below this are rejected: ``digit`` is
         None and the text shows ``?``.
     max_digits : int, optional
-        Keep only the this many largest digits (e.g. 5 for a zip code).
+        Keep only this many digits, the largest ones (e.g. 5 for a zip code).
 
     Returns
     -------
