@@ -159,10 +159,10 @@ def _merge_target(c: dict, merged: list[dict], tallest: float, labels: np.ndarra
         ox, oy = _overlap(x0, x1, mx0, mx1), _overlap(y0, y1, my0, my1)
         gap = max(0, max(y0, my0) - min(y1, my1))
         contained = ox * oy >= 0.6 * min(h * w, mh * mw) and c["area"] < 0.5 * m["area"]
-        stacked = ox >= 0.5 * min(w, mw) and oy < 0.5 * min(h, mh) and gap <= 0.5 * max(h, mh)
+        stacked = ox >= 0.4 * min(w, mw) and oy < 0.5 * min(h, mh) and gap <= max(h, mh)
         fragment = c["area"] < 0.2 * m["area"] and h < 0.7 * tallest
         union = [min(y0, my0), max(y1, my1), min(x0, mx0), max(x1, mx1)]
-        loose = (short or fragment) and union[1] - union[0] <= 1.35 * tallest
+        loose = (short or fragment) and union[1] - union[0] <= 1.6 * tallest
         if not (contained or stacked or loose):
             continue
         dist = _ink_distance(labels, c["ids"], m["ids"], union)
@@ -213,17 +213,23 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     ]
     comps.sort(key=lambda c: -c["area"])
     del comps[4 * MAX_COMPONENTS :]  # the merge below is quadratic in their number
-    merged: list[dict] = []
-    for c in comps:
-        target = _merge_target(c, merged, tallest, labels)
-        if target is None:
-            merged.append({"ids": list(c["ids"]), "box": list(c["box"]), "area": c["area"]})
-        else:
-            y0, y1, x0, x1 = c["box"]
-            target["ids"] += c["ids"]
-            b = target["box"]
-            target["box"] = [min(b[0], y0), max(b[1], y1), min(b[2], x0), max(b[3], x1)]
-            target["area"] += c["area"]
+    # Merge until nothing changes: a stroke broken into several bits joins up
+    # bit by bit (each pass sees the boxes the previous one grew).
+    for _ in range(4):
+        merged: list[dict] = []
+        for c in comps:
+            target = _merge_target(c, merged, tallest, labels)
+            if target is None:
+                merged.append({"ids": list(c["ids"]), "box": list(c["box"]), "area": c["area"]})
+            else:
+                y0, y1, x0, x1 = c["box"]
+                target["ids"] += c["ids"]
+                b = target["box"]
+                target["box"] = [min(b[0], y0), max(b[1], y1), min(b[2], x0), max(b[3], x1)]
+                target["area"] += c["area"]
+        if len(merged) == len(comps):
+            break
+        comps = sorted(merged, key=lambda c: -c["area"])
     top = max(m["area"] for m in merged)
     line_h = float(
         np.median([m["box"][1] - m["box"][0] for m in merged if m["area"] >= 0.25 * top])
