@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import time
@@ -10,6 +11,8 @@ import zlib
 import numpy as np
 import pytest
 from conftest import ExplodingModel, draw_strokes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from digitrec.errors import InputError
@@ -195,3 +198,34 @@ def test_zero_size_array_is_an_empty_result():
 def test_bad_arrays_and_types(bad, match):
     with pytest.raises(InputError, match=match):
         load_image(bad)
+
+
+_SEED_FILES = {
+    fmt: _encode(draw_strokes(40, 20, n=1), fmt) for fmt in ("PNG", "GIF", "BMP", "TIFF")
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fmt=st.sampled_from(sorted(_SEED_FILES)),
+    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6),
+    length=st.integers(0, 10_000),
+)
+def test_corrupted_files_load_or_raise_input_error(fmt, cuts, length):
+    data = bytearray(_SEED_FILES[fmt])
+    for pos, val in cuts:
+        data[pos % len(data)] = val
+    data = bytes(data[: max(1, length % (len(data) + 1))])
+    try:
+        loaded = load_image(data)
+    except InputError:
+        return
+    assert loaded.gray.dtype == np.float32 and loaded.gray.ndim == 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_load_or_raise_input_error(data):
+    # Either a result or our own error: no other exception, no hang.
+    with contextlib.suppress(InputError):
+        load_image(data)
