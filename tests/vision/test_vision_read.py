@@ -164,3 +164,25 @@ def test_pure_noise_finishes_and_is_bounded(counting_model):
     img = (rng.random((1500, 1500)) > 0.5).astype(np.uint8) * 255
     result = read(img, model=counting_model)
     assert len(result.digits) <= 64 * 12
+
+
+def test_default_model_is_loaded_once_lazily(monkeypatch, strokes):
+    import digitrec.models
+    from digitrec.vision.read import default_model
+
+    loads = []
+
+    def fake_load(spec):
+        loads.append(spec)
+        return CountingModel()
+
+    monkeypatch.setattr(digitrec.models, "load_model", fake_load)
+    default_model.cache_clear()
+    try:
+        read(np.full((50, 50), 0.9), model=None)  # blank: no digits, no model needed
+        assert loads == []
+        read(strokes)
+        read(strokes)
+        assert loads == ["default"]
+    finally:
+        default_model.cache_clear()
