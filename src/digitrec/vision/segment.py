@@ -166,7 +166,9 @@ def _merge_target(c: dict, merged: list[dict], tallest: float, labels: np.ndarra
         if not (contained or stacked or loose):
             continue
         dist = _ink_distance(labels, c["ids"], m["ids"], union)
-        near = ox >= 0.25 * w or (short and dist <= 0.1 * tallest)
+        # A flat bar (the top of a 5, the cross of a 7) may float further away.
+        reach = 0.3 if (w >= 2 * h and h < 0.3 * tallest) else 0.1
+        near = ox >= 0.25 * w or (short and dist <= reach * tallest)
         if not (contained or stacked or near):
             continue  # a loose bit joins only ink that it overlaps or nearly touches
         # One above the other (or inside) beats merely close; then nearest ink wins.
