@@ -17,8 +17,10 @@ Choices, documented here because callers depend on them:
 * **Transparency** is flattened onto a background that contrasts with the ink:
   white under dark drawing, black under light drawing.
 * **Large images** are reduced to at most :data:`WORK_PIXELS` pixels before any
-  heavy processing (JPEG files are reduced while decoding via ``draft``), which
-  bounds the time and memory of everything downstream.
+  heavy processing (JPEG files are partly reduced while decoding via
+  ``draft``), which bounds the time and memory of everything downstream. The
+  grey full-size image is kept so that the region holding the ink can be
+  re-read at a finer scale (digits on a large page).
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from digitrec.errors import InputError
 
-__all__ = ["MAX_PIXELS", "WORK_PIXELS", "Loaded", "load_image", "to_gray"]
+__all__ = ["MAX_PIXELS", "WORK_PIXELS", "Loaded", "load_image", "reduce", "to_gray"]
 
 #: Largest image accepted (width x height), checked from the header before decoding.
 MAX_PIXELS = 64_000_000
@@ -56,14 +58,29 @@ class Loaded:
         Input pixels per working pixel (>= 1); boxes are multiplied by it.
     size : tuple of int
         The input's (width, height) after EXIF orientation.
+    full : PIL.Image.Image or None
+        The grey image at decoded size (mode L) when ``gray`` is a reduction of
+        it, so that a small region (digits on a large page) can be re-read at
+        full resolution; None when ``gray`` is already full size.
+    offset : tuple of int
+        Input pixel of ``gray``'s top-left corner (non-zero for a region).
     """
 
-    __slots__ = ("gray", "scale", "size")
+    __slots__ = ("full", "gray", "offset", "scale", "size")
 
-    def __init__(self, gray: np.ndarray, scale: float, size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        gray: np.ndarray,
+        scale: float,
+        size: tuple[int, int],
+        full: Image.Image | None = None,
+        offset: tuple[float, float] = (0.0, 0.0),
+    ) -> None:
         self.gray = gray
         self.scale = scale
         self.size = size
+        self.full = full
+        self.offset = offset
 
 
 def _name(source: Any) -> str:
@@ -118,7 +135,9 @@ def _open(source: Any, name: str) -> Image.Image:
             f"{name}: expected at most {MAX_PIXELS:,} pixels, found {count}; "
             "a decompression bomb or a huge scan: reduce it first"
         ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Exception as exc:
+        # Pillow's parsers raise many types on hostile bytes (OSError, SyntaxError,
+        # TypeError, KeyError, struct.error...): all mean "not a readable image".
         raise InputError(
             f"{name}: expected an image (PNG, JPEG, TIFF, BMP, WebP), found something Pillow "
             f"cannot identify ({exc.__class__.__name__}); is it really an image file?"
@@ -201,20 +220,36 @@ def _from_array(arr: np.ndarray, name: str) -> tuple[np.ndarray, tuple[int, int]
         top = 65535.0 if arr.dtype == np.uint16 else float(max(arr.max(), 1))
         u8 = (np.clip(arr.astype(np.float64) / top, 0, 1) * 255.0 + 0.5).astype(np.uint8)
     mode = {2: "L", 3: "RGB", 4: "RGBA"}[u8.ndim if u8.ndim == 2 else u8.shape[2]]
-    img = Image.fromarray(np.ascontiguousarray(u8), mode)
-    return _reduce(img), (w, h)
+    return Image.fromarray(np.ascontiguousarray(u8), mode), (w, h)
 
 
-def _reduce(img: Image.Image) -> Image.Image:
-    """Shrink to at most WORK_PIXELS pixels with area averaging (keeps thin strokes)."""
+def reduce(img: Image.Image, pixels: int = WORK_PIXELS) -> Image.Image:
+    """Shrink a grey (mode L) image to at most ``pixels`` pixels by area averaging.
+
+    Area averaging keeps thin strokes (as fainter, wider ones) where point
+    sampling would drop them.
+    """
     w, h = img.size
-    if w * h <= WORK_PIXELS:
+    if w * h <= pixels:
         return img
-    f = (WORK_PIXELS / (w * h)) ** 0.5
+    f = (pixels / (w * h)) ** 0.5
     size = (max(1, round(w * f)), max(1, round(h * f)))
-    if img.mode not in ("L", "RGB", "RGBA", "LA", "F"):
-        img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
     return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
+
+
+def _finish(img: Image.Image, size: tuple[int, int]) -> Loaded:
+    """Grey working copy of a decoded image (plus the full grey image if reduced)."""
+    flat = _flatten(img)
+    if flat.mode != "L":
+        flat = Image.fromarray((to_gray(flat) * 255.0 + 0.5).astype(np.uint8), "L")
+    w, h = flat.size
+    if w * h <= WORK_PIXELS:
+        return Loaded(np.asarray(flat, np.float32) / 255.0, size[0] / w, size)
+    small = reduce(flat)
+    gray = np.asarray(small, np.float32) / 255.0
+    # Our own copy: the caller closes the file-backed image it came from.
+    full = flat.copy() if flat is img else flat
+    return Loaded(gray, size[0] / small.width, size, full=full)
 
 
 def load_image(source: Any) -> Loaded:
@@ -243,8 +278,7 @@ def load_image(source: Any) -> Loaded:
         img, size = _from_array(source, name)
         if isinstance(img, np.ndarray):
             return Loaded(img, 1.0, size)
-        gray = to_gray(img)
-        return Loaded(gray, size[0] / gray.shape[1], size)
+        return _finish(img, size)
     if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
         raise InputError(
             f"{name}: expected a path, bytes, a PIL image or a numpy array, found "
@@ -263,21 +297,23 @@ def load_image(source: Any) -> Loaded:
                 img.seek(0)  # animated: first frame only (see module docstring)
             # The input's size as displayed (EXIF 5-8 swap width and height).
             size = (h, w) if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
-            if img.format == "JPEG" and w * h > WORK_PIXELS:
-                # Decode at 1/2, 1/4 or 1/8 scale directly: faster and less memory.
-                f = (WORK_PIXELS / (w * h)) ** 0.5
+            if img.format == "JPEG" and w * h > 4 * WORK_PIXELS:
+                # Decode at 1/2, 1/4 or 1/8 scale directly: faster and less memory,
+                # still enough detail to re-read a small region (see read.py).
+                f = (4 * WORK_PIXELS / (w * h)) ** 0.5
                 img.draft("L", (max(1, int(w * f)), max(1, int(h * f))))
             img.load()
             img = ImageOps.exif_transpose(img)
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except InputError:
+            raise
+        except Exception as exc:
             raise InputError(
                 f"{name}: expected a complete {img.format or ''} image, found a damaged or "
                 f"truncated file ({exc}); re-export or re-download it"
             ) from exc
         if w * h == 0:
             return Loaded(np.zeros((size[1], size[0]), np.float32), 1.0, size)
-        gray = to_gray(_reduce(img))
-        return Loaded(gray, size[0] / gray.shape[1], size)
+        return _finish(img, size)
     finally:
         if not isinstance(source, Image.Image):
             img.close()

@@ -116,7 +116,8 @@ def ink_map(gray: np.ndarray) -> InkMap:
     # bg follows the paper's brightest pixels; the median (paper) is the true zero.
     ratio /= max(float(np.median(_sample(ratio))), 0.05)
     ink = np.clip(1.0 - ratio, 0.0, 1.0).astype(np.float32)
-    sigma = max(0.6, min(h, w) / 250.0)
+    # Pixel-noise suppression only: digits may be small on a large page.
+    sigma = 0.8
     smooth = ndimage.gaussian_filter(ink, sigma, mode="nearest")
     peak = float(smooth.max())
     # Pixel noise that survives smoothing sets the floor for what counts as ink.

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from digitrec.errors import InputError, ModelError
-from digitrec.vision.io import Loaded, load_image
+from digitrec.vision.io import Loaded, load_image, reduce
 from digitrec.vision.normalize import InkMap, ink_map, to_mnist
 from digitrec.vision.segment import Piece, segment, select
 
@@ -129,6 +129,8 @@ def _prepare(image: Any) -> _Job:
     ink = ink_map(g)
     if ink.reason:
         return _Job(loaded, ink, [], [], ink.reason)
+    if loaded.full is not None:
+        loaded, ink = _refine(loaded, ink)
     groups = segment(ink.mask)
     crops = []
     for group in groups:
@@ -139,10 +141,48 @@ def _prepare(image: Any) -> _Job:
     return _Job(loaded, ink, groups, crops, None if groups else "no digits found")
 
 
+def _refine(loaded: Loaded, ink: InkMap) -> tuple[Loaded, InkMap]:
+    """Re-read the region that holds the ink at a finer scale, when that helps.
+
+    A zip code on a large photo shrinks to a few pixels per stroke at working
+    size; cropping its region from the full image first keeps the detail.
+    """
+    g, full = loaded.gray, loaded.full
+    ys, xs = np.nonzero(ink.mask)
+    pad = max(2, int(0.25 * (ys.max() - ys.min() + 1)))
+    f = full.width / g.shape[1]  # full pixels per working pixel
+    box = (
+        max(0, int((xs.min() - pad) * f)),
+        max(0, int((ys.min() - pad) * f)),
+        min(full.width, math.ceil((xs.max() + 1 + pad) * f)),
+        min(full.height, math.ceil((ys.max() + 1 + pad) * f)),
+    )
+    region = full.crop(box)
+    small = reduce(region)
+    step = region.width / small.width  # full pixels per new working pixel
+    if step > 0.7 * f:
+        return loaded, ink  # the ink spans most of the page: nothing to gain
+    gray = np.asarray(small, np.float32) / 255.0
+    fine = ink_map(gray)
+    if fine.reason:
+        return loaded, ink
+    to_input = loaded.size[0] / full.width
+    return (
+        Loaded(
+            gray,
+            step * to_input,
+            loaded.size,
+            offset=(box[0] * to_input, box[1] * to_input),
+        ),
+        fine,
+    )
+
+
 def _box(p: Piece, loaded: Loaded) -> tuple[int, int, int, int]:
-    s, (w, h) = loaded.scale, loaded.size
-    x0, y0 = max(0, math.floor(p.x * s)), max(0, math.floor(p.y * s))
-    x1, y1 = min(w, math.ceil((p.x + p.w) * s)), min(h, math.ceil((p.y + p.h) * s))
+    s, (w, h), (ox, oy) = loaded.scale, loaded.size, loaded.offset
+    x0, y0 = max(0, math.floor(ox + p.x * s)), max(0, math.floor(oy + p.y * s))
+    x1 = min(w, math.ceil(ox + (p.x + p.w) * s))
+    y1 = min(h, math.ceil(oy + (p.y + p.h) * s))
     return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
 
 
