@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import draw_strokes
 from typer.testing import CliRunner
+from vision_helpers import draw_strokes
 
 from digitrec.cli import app
 from digitrec.models.knn import KnnModel

@@ -10,10 +10,10 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import ExplodingModel, draw_strokes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from vision_helpers import ExplodingModel, draw_strokes
 
 from digitrec.errors import InputError
 from digitrec.vision import load_image, read

@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import CountingModel, ExplodingModel, draw_strokes
 from PIL import Image, ImageDraw
+from vision_helpers import CountingModel, ExplodingModel, draw_strokes
 
 import digitrec
 from digitrec.errors import InputError, ModelError
