@@ -206,6 +206,7 @@ def _finish(
             if score > best_score:
                 best, best_score = list(zip(hyp, rows, crops, strict=True)), score
         chosen.extend(best or [])
+    chosen.sort(key=lambda c: c[0].x + c[0].w / 2)  # reading order across groups
     keep = {id(p) for p in select([c[0] for c in chosen], max_digits)}
     digits = []
     for p, row, crop in chosen:
