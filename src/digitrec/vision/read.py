@@ -24,6 +24,9 @@ __all__ = ["DigitResult", "ReadResult", "default_model", "read", "read_many"]
 #: Log-prior cost of each extra piece when choosing how to split a component:
 #: a split must be clearly more confident than reading the component whole.
 SPLIT_PENALTY = math.log(0.5)
+#: Other cuts of a component are tried only when a piece of its best first
+#: reading is less sure than this.
+SURE = 0.9
 
 
 @dataclass
@@ -116,8 +119,10 @@ class _Job:
     loaded: Loaded
     ink: InkMap | None
     groups: list[list[list[Piece]]]
-    crops: list[np.ndarray]  # one per piece of every hypothesis, in order
     reason: str | None
+    # (group, hypothesis) -> the hypothesis' 28x28 crops and their probabilities
+    crops: dict[tuple[int, int], list[np.ndarray]] = field(default_factory=dict)
+    probs: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
 
 def _prepare(image: Any) -> _Job:
@@ -125,20 +130,53 @@ def _prepare(image: Any) -> _Job:
     g = loaded.gray
     if g.size == 0 or min(g.shape) < 3:
         w, h = loaded.size
-        return _Job(loaded, None, [], [], f"image too small ({w}x{h} pixels)")
+        return _Job(loaded, None, [], f"image too small ({w}x{h} pixels)")
     ink = ink_map(g)
     if ink.reason:
-        return _Job(loaded, ink, [], [], ink.reason)
+        return _Job(loaded, ink, [], ink.reason)
     if loaded.full is not None:
         loaded, ink = _refine(loaded, ink)
     groups = segment(ink.mask)
-    crops = []
-    for group in groups:
-        for hyp in group:
-            for p in hyp:
-                window = ink.ink[p.y : p.y + p.h, p.x : p.x + p.w]
-                crops.append(to_mnist(window, p.mask))
-    return _Job(loaded, ink, groups, crops, None if groups else "no digits found")
+    return _Job(loaded, ink, groups, None if groups else "no digits found")
+
+
+def _crops(job: _Job, key: tuple[int, int]) -> list[np.ndarray]:
+    if key not in job.crops:
+        ink = job.ink.ink
+        job.crops[key] = [
+            to_mnist(ink[p.y : p.y + p.h, p.x : p.x + p.w], p.mask)
+            for p in job.groups[key[0]][key[1]]
+        ]
+    return job.crops[key]
+
+
+def _score(probs: np.ndarray) -> float:
+    """Log-product of the pieces' confidences, with a cost per extra piece.
+
+    A right cut makes every piece a confident digit; cutting one digit makes
+    unsure fragments.
+    """
+    return float(np.log(np.clip(probs.max(axis=1), 1e-9, 1.0)).sum()) + SPLIT_PENALTY * (
+        len(probs) - 1
+    )
+
+
+def _best(job: _Job, gi: int) -> tuple[int, float]:
+    """The evaluated hypothesis of group ``gi`` with the best score."""
+    scored = [(_score(p), hi) for (g, hi), p in job.probs.items() if g == gi]
+    score, hi = max(scored)
+    return hi, score
+
+
+def _evaluate(model: Any, todo: list[tuple[_Job, tuple[int, int]]]) -> None:
+    """One model call for the crops of all listed hypotheses."""
+    crops = [c for job, key in todo for c in _crops(job, key)]
+    probs = _predict(model, crops)
+    i = 0
+    for job, key in todo:
+        n = len(job.crops[key])
+        job.probs[key] = probs[i : i + n]
+        i += n
 
 
 def _refine(loaded: Loaded, ink: InkMap) -> tuple[Loaded, InkMap]:
@@ -186,26 +224,14 @@ def _box(p: Piece, loaded: Loaded) -> tuple[int, int, int, int]:
     return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
 
 
-def _finish(
-    job: _Job, probs: np.ndarray, min_confidence: float, max_digits: int | None
-) -> ReadResult:
+def _finish(job: _Job, min_confidence: float, max_digits: int | None) -> ReadResult:
     if job.reason:
         return ReadResult("", [], 0.0, job.reason)
     chosen: list[tuple[Piece, np.ndarray, np.ndarray]] = []
-    i = 0
-    for group in job.groups:
-        best, best_score = None, -math.inf
-        for hyp in group:
-            rows = probs[i : i + len(hyp)]
-            crops = job.crops[i : i + len(hyp)]
-            i += len(hyp)
-            # Product of the pieces' confidences: a right cut makes every piece
-            # a confident digit; splitting one digit makes unsure fragments.
-            score = float(np.log(np.clip(rows.max(axis=1), 1e-9, 1.0)).sum())
-            score += SPLIT_PENALTY * (len(hyp) - 1)
-            if score > best_score:
-                best, best_score = list(zip(hyp, rows, crops, strict=True)), score
-        chosen.extend(best or [])
+    for gi, group in enumerate(job.groups):
+        hi, _ = _best(job, gi)
+        key = (gi, hi)
+        chosen.extend(zip(group[hi], job.probs[key], job.crops[key], strict=True))
     chosen.sort(key=lambda c: c[0].x + c[0].w / 2)  # reading order across groups
     keep = {id(p) for p in select([c[0] for c in chosen], max_digits)}
     digits = []
@@ -300,7 +326,10 @@ def read_many(
     min_confidence: float = 0.0,
     max_digits: int | None = None,
 ) -> list[ReadResult]:
-    """Read many images with one model call for all their digits.
+    """Read many images, batching the digits of all of them into one model call.
+
+    A second call follows only for components whose first reading is unsure
+    (confidence below 0.9), to try the other ways of cutting them.
 
     Parameters
     ----------
@@ -317,11 +346,24 @@ def read_many(
     """
     _check(min_confidence, max_digits)
     jobs = [_prepare(im) for im in images]
-    crops = [c for j in jobs for c in j.crops]
-    probs = _predict(model, crops)
-    out, i = [], 0
-    for j in jobs:
-        n = len(j.crops)
-        out.append(_finish(j, probs[i : i + n], min_confidence, max_digits))
-        i += n
-    return out
+    # First pass: each component read whole, and a wide one also cut the likeliest
+    # way. Second pass, only where no reading is sure: the other cuts.
+    first = [
+        (job, (gi, hi))
+        for job in jobs
+        for gi, group in enumerate(job.groups)
+        for hi, hyp in enumerate(group)
+        if hi == 0 or len(hyp) == 1
+    ]
+    _evaluate(model, first)
+    second = []
+    for job in jobs:
+        for gi, group in enumerate(job.groups):
+            if len(group) == len([k for k in job.probs if k[0] == gi]):
+                continue
+            hi, _ = _best(job, gi)
+            if job.probs[(gi, hi)].max(axis=1).min() < SURE:
+                second += [(job, (gi, h)) for h in range(len(group)) if (gi, h) not in job.probs]
+    if second:
+        _evaluate(model, second)
+    return [_finish(job, min_confidence, max_digits) for job in jobs]

@@ -249,7 +249,9 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
             groups.append([[p]])
             continue
         k = min(MAX_PIECES, max(2, round(aspect / DIGIT_ASPECT)))
-        hyps = [_split(p, j) for j in sorted({max(2, k - 1), k, k + 1})]
+        # Digit-shaped but wide: at most two narrow digits touching.
+        counts = [2] if aspect <= SPLIT_ASPECT else sorted({max(2, k - 1), k, k + 1})
+        hyps = [_split(p, j) for j in counts]
         # Digits on a line are all tall: a cut that leaves a short piece is wrong.
         hyps = [h for h in hyps if h and min(q.h for q in h) >= MIN_PIECE_HEIGHT * ref]
         hyps.sort(key=lambda h: abs(len(h) - k))
