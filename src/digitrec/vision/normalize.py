@@ -131,7 +131,7 @@ def ink_map(gray: np.ndarray) -> InkMap:
         t = float(threshold_otsu(cand)) if cand.size > 8 else 0.5 * peak
     except ValueError:
         t = 0.5 * peak
-    t = float(np.clip(t, max(0.25 * peak, floor), 0.6 * peak))
+    t = float(np.clip(t, max(0.25 * peak, floor), 0.5 * peak))
     mask = smooth > t
     # Stretch so that the stroke core is 1 and the paper 0, like MNIST.
     core = float(np.percentile(smooth[mask], 90)) if mask.any() else peak
