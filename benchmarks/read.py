@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--fives", type=int, default=300, help="extra 5-digit strings")
     parser.add_argument("--tesseract", type=int, default=150, help="images per kind (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="onnxruntime threads for a CNN (0: its default)"
+    )
     args = parser.parse_args()
 
     if args.onnx:
@@ -98,6 +101,12 @@ def main() -> None:
         from digitrec.models import load_model
 
         model, name = load_model(args.model), args.model
+        if args.threads:
+            # Reopen with a fixed onnxruntime thread count (CnnModel.from_saved).
+            from digitrec.models import load_saved
+
+            model = type(model).from_saved(load_saved(model.meta["path"]), threads=args.threads)
+            name += f" ({args.threads} thread)"
     singles, mixed = test_set(args.singles, args.strings, args.seed, five_only=args.fives)
 
     single_texts = [r.text for r in read_many([s.image for s in singles], model=model)]
