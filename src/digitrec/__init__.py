@@ -18,6 +18,16 @@ __all__ = [
     "load_dataset",
     "load_mnist",
     "prepare",
+    "read",
     "read_idx",
     "write_idx",
 ]
+
+
+def __getattr__(name: str):
+    # digitrec.read pulls in the vision stack (Pillow, scipy, skimage) only when used.
+    if name == "read":
+        from digitrec.vision import read
+
+        return read
+    raise AttributeError(f"module 'digitrec' has no attribute {name!r}")

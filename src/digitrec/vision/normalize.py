@@ -1,0 +1,209 @@
+"""From a grey page to an ink map, and from one digit's ink to an MNIST image.
+
+Two steps, each named after what it undoes:
+
+* :func:`ink_map` undoes the camera and the paper: it detects the polarity
+  (dark ink on light paper, or the reverse), divides out uneven lighting with a
+  background estimate, and binarises with a threshold that adapts to the ink's
+  contrast. Its output is ``ink`` (0 = paper, 1 = full ink) and ``mask``.
+* :func:`to_mnist` applies MNIST's own normalisation to one digit: crop to the
+  binarised ink, fit into 20 x 20 keeping the aspect ratio (anti-aliased), then
+  place it in 28 x 28 with its centre of mass at the centre; white on black.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+
+__all__ = ["InkMap", "ink_map", "to_mnist"]
+
+#: Ink must be at least this much darker than the paper (relative) to count.
+MIN_CONTRAST = 0.12
+#: MNIST digits are fitted into a box of this size ...
+BOX = 20
+#: ... and placed in an image of this size.
+SIZE = 28
+#: Thinnest stroke (pixels at 20 x 20 scale) before it is thickened; MNIST's are ~2-3.
+MIN_STROKE = 1.6
+
+
+@dataclass
+class InkMap:
+    """The ink of a page.
+
+    Attributes
+    ----------
+    ink : numpy.ndarray
+        float32 (h, w): 0 = paper, 1 = the darkest ink (relative to local paper).
+    mask : numpy.ndarray
+        bool (h, w): binarised ink.
+    dark_ink : bool
+        True when the ink was darker than the paper (the usual case).
+    reason : str or None
+        Why there is no ink, when ``mask`` is empty.
+    """
+
+    ink: np.ndarray
+    mask: np.ndarray
+    dark_ink: bool
+    reason: str | None = None
+
+
+def _sample(gray: np.ndarray, target: int = 10_000) -> np.ndarray:
+    """A regular subsample: percentiles of 10k pixels are as good as of all."""
+    step = max(1, int((gray.size / target) ** 0.5))
+    return gray[::step, ::step]
+
+
+def _background(paper_bright: np.ndarray) -> np.ndarray:
+    """Smooth estimate of the paper's brightness under the ink (same shape).
+
+    Block maxima at low resolution keep the paper and drop thin dark strokes; a
+    grey closing then removes what is left of the digits, and a blur smooths the
+    result. Working at ~24-48 px on the short side keeps this well under a
+    millisecond for any image size.
+    """
+    h, w = paper_bright.shape
+    f = max(1, min(h, w) // 24)
+    ph, pw = -h % f, -w % f
+    g = np.pad(paper_bright, ((0, ph), (0, pw)), mode="edge") if ph or pw else paper_bright
+    small = g.reshape(g.shape[0] // f, f, g.shape[1] // f, f).max(axis=(1, 3))
+    # Wider than the boldest stroke (~15% of a digit filling the height), so the
+    # closing removes whole strokes; lighting varies more slowly than that.
+    k = max(5, int(0.3 * min(small.shape)) | 1)
+    small = ndimage.grey_closing(small, size=(k, k), mode="nearest")
+    small = ndimage.gaussian_filter(small, 1.5, mode="nearest")
+    if f == 1:
+        return small[:h, :w]
+    up = Image.fromarray(small.astype(np.float32), "F").resize(
+        (small.shape[1] * f, small.shape[0] * f), Image.Resampling.BILINEAR
+    )
+    return np.asarray(up)[:h, :w]
+
+
+def ink_map(gray: np.ndarray) -> InkMap:
+    """Polarity, illumination and binarisation of a grey image.
+
+    Parameters
+    ----------
+    gray : numpy.ndarray
+        float32 (h, w) in [0, 1], 0 = black.
+
+    Returns
+    -------
+    InkMap
+        The relative ink darkness, its binary mask, the detected polarity, and
+        a ``reason`` when no ink was found.
+    """
+    h, w = gray.shape
+    if h < 3 or w < 3:
+        empty = np.zeros((h, w), bool)
+        return InkMap(empty.astype(np.float32), empty, True, f"image too small ({w}x{h} pixels)")
+    lo, med, hi = np.percentile(_sample(gray), [1, 50, 99])
+    # Ink is the minority, so the median is paper and the ink is the long tail.
+    # Light ink only when the bright tail is clearly the longer one: pure noise
+    # (no tail either way) keeps the usual dark-ink reading.
+    dark_ink = not (hi - med > 2.0 * (med - lo))
+    paper_bright = gray if dark_ink else 1.0 - gray
+    bg = _background(paper_bright)
+    # Lighting multiplies paper and ink alike: the ratio to the local paper cancels it.
+    ratio = paper_bright / np.maximum(bg, 0.02)
+    # bg follows the paper's brightest pixels; the median (paper) is the true zero.
+    ratio /= max(float(np.median(_sample(ratio))), 0.05)
+    ink = np.clip(1.0 - ratio, 0.0, 1.0).astype(np.float32)
+    # Pixel-noise suppression only: digits may be small on a large page.
+    sigma = 0.8
+    smooth = ndimage.gaussian_filter(ink, sigma, mode="nearest")
+    peak = float(smooth.max())
+    # Pixel noise that survives smoothing sets the floor for what counts as ink.
+    noise = float(np.median(np.abs(_sample(smooth) - np.median(_sample(smooth))))) * 1.4826
+    floor = max(MIN_CONTRAST, 8.0 * noise)
+    if peak < floor:
+        empty = np.zeros((h, w), bool)
+        return InkMap(ink * 0, empty, dark_ink, "no ink found")
+    cand = smooth[smooth > 0.5 * floor]
+    try:
+        t = float(threshold_otsu(cand)) if cand.size > 8 else 0.5 * peak
+    except ValueError:
+        t = 0.5 * peak
+    t = float(np.clip(t, max(0.25 * peak, floor), 0.5 * peak))
+    mask = smooth > t
+    # Stretch so that the stroke core is 1 and the paper 0, like MNIST.
+    core = float(np.percentile(smooth[mask], 90)) if mask.any() else peak
+    lo_cut = 0.35 * t
+    ink = np.clip((smooth - lo_cut) / max(core - lo_cut, 1e-3), 0.0, 1.0).astype(np.float32)
+    return InkMap(ink, mask, dark_ink, None if mask.any() else "no ink found")
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width in pixels: area over half the boundary length."""
+    area = int(mask.sum())
+    edge = int((mask & ~ndimage.binary_erosion(mask)).sum())
+    return 2.0 * area / max(edge, 1)
+
+
+def to_mnist(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """MNIST's normalisation of one digit.
+
+    Parameters
+    ----------
+    ink : numpy.ndarray
+        float (h, w) in [0, 1], 1 = ink, around one digit; pixels outside
+        ``mask``'s neighbourhood are ignored.
+    mask : numpy.ndarray
+        bool (h, w), the digit's binarised ink (any non-empty set).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 (28, 28), white ink on black, the ink's bounding box fitted in
+        20 x 20 (aspect ratio kept, anti-aliased), centre of mass at (14, 14).
+    """
+    out = np.zeros((SIZE, SIZE), np.uint8)
+    if not mask.any():
+        return out
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    m = mask[y0:y1, x0:x1]
+    # Keep the soft edges next to the digit's own ink, nothing of its neighbours.
+    near = ndimage.binary_dilation(m, iterations=1)
+    a = np.where(near, ink[y0:y1, x0:x1], 0.0).astype(np.float32)
+    h, w = m.shape
+    scale = BOX / max(h, w)
+    width = _stroke_width(m) * scale
+    if width < MIN_STROKE:
+        # A fine pen on a large digit: thicken to MNIST's stroke width. Work at
+        # three times the target size so the dilation stays small (bounded time).
+        if max(h, w) > 3 * BOX:
+            f = 3 * BOX / max(h, w)
+            size = (max(1, round(w * f)), max(1, round(h * f)))
+            a = np.asarray(Image.fromarray(a, "F").resize(size, Image.Resampling.BOX))
+            # Thin strokes come out faint from averaging: restore full ink.
+            a = np.clip(a / max(float(a.max()), 1e-3) * 1.5, 0.0, 1.0).astype(np.float32)
+            h, w = a.shape
+            scale = BOX / max(h, w)
+        r = min(3, int(np.ceil((MIN_STROKE - width) / (2 * scale))))
+        a = ndimage.grey_dilation(a, footprint=_disk(r))
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = Image.fromarray(a, "F").resize(
+        (nw, nh), Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    )
+    d = np.clip(np.asarray(small), 0.0, 1.0)
+    total = float(d.sum())
+    if total <= 0:
+        return out
+    cy, cx = ndimage.center_of_mass(d)
+    top = int(np.clip(round(SIZE / 2 - cy), 0, SIZE - nh))
+    left = int(np.clip(round(SIZE / 2 - cx), 0, SIZE - nw))
+    out[top : top + nh, left : left + nw] = (d * 255.0 + 0.5).astype(np.uint8)
+    return out
+
+
+def _disk(r: int) -> np.ndarray:
+    y, x = np.ogrid[-r : r + 1, -r : r + 1]
+    return x * x + y * y <= r * r
