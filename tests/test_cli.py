@@ -4,9 +4,8 @@ import os
 import subprocess
 import sys
 
+from data_helpers import TINY
 from digitrec.cli import main
-
-from .conftest import TINY
 
 
 def run(monkeypatch, capsys, *args):

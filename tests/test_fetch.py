@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data_helpers import TINY, write_tiny_dataset
 from digitrec.data import DATASETS, fetch, load_dataset
 from digitrec.errors import ChecksumError, DataError
-
-from .conftest import TINY
 
 
 @pytest.fixture
@@ -86,8 +85,6 @@ def test_one_flipped_byte_is_caught_by_name(tiny_dir):
 
 
 def test_label_count_disagrees_with_images(tmp_path, tiny_arrays, monkeypatch):
-    from .conftest import write_tiny_dataset
-
     arrays = dict(tiny_arrays, train_labels=tiny_arrays["train_labels"][:-1])
     folder = tmp_path / "d"
     folder.mkdir()
