@@ -91,9 +91,9 @@ def test_identical_to_sklearn_on_pixel_sums():
     _assert_same(ExactKNeighborsClassifier().fit(X, y), _sklearn().fit(X, y), Q)
 
 
-def test_many_equidistant_rows_overflow_the_candidate_buffer():
-    # 700 copies of one row: every query has 700 tied candidates, more than the
-    # kernel's first buffer holds, so the block is searched again with room.
+def test_many_equidistant_rows():
+    # 700 copies of one row: hundreds of exactly tied candidates spread over
+    # many tiles, and the replay of scikit-learn's heap over all of them.
     rng = np.random.default_rng(3)
     X = np.vstack([np.tile([[1.0, 2.0, 3.0]], (700, 1)), rng.normal(size=(50, 3)) + 10])
     y = np.arange(750) % 3

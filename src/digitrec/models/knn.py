@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from digitrec.errors import InputError, ModelError
 from digitrec.models.store import SavedModel, load_saved, save_model
@@ -22,6 +23,8 @@ _U64 = 2.0**-53
 # float32 screening is used while every nonzero |value| lies in this range, so
 # that nothing overflows and the relative error bound holds (no subnormals).
 _F32_RANGE = (1e-30, 1e15)
+# Training rows per tile: a (block_size x _TILE) float32 tile stays in L2.
+_TILE = 2048
 
 
 def _gamma(n: int, u: float) -> float:
@@ -42,21 +45,27 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
     """Exact brute-force k-nearest-neighbour classifier (euclidean, uniform vote).
 
     A drop-in for scikit-learn's ``KNeighborsClassifier(algorithm="brute")``
-    with uniform weights: the same neighbours (ties broken by the smaller
-    training index), the same vote (ties broken by the smallest class), but
-    faster.  Each block of queries is screened with a float32 GEMM whose
-    rounding error is bounded rigorously (Higham's gamma_n); only the rows the
-    bound cannot rule out are ranked, by distances computed exactly in the
-    difference form.  For integer-valued features (pixels, block sums) the
-    ranking is exact; for other features it is the float64 ranking.  Memory
-    is bounded by ``block_size`` x ``n_train`` distances.
+    with uniform weights, and faster: the same neighbours, distances and vote
+    (ties in the vote go to the smallest class; where distances tie exactly,
+    the neighbours kept and their order are those scikit-learn's brute-force
+    search gives when it runs in parallel over the queries).
+
+    How: distances to the training rows projected on their leading principal
+    axes are lower bounds of the true ones.  A float32 GEMM computes them,
+    tile by tile in cache, with a rigorous bound on its rounding (Higham's
+    gamma_n); the exact distances of the few best set a threshold; only the
+    rows whose lower bound reaches it are measured exactly (difference form,
+    float64).  For integer-valued features (pixels, block sums) the ranking is
+    exact; for others it is the float64 ranking.  Memory is bounded by
+    ``block_size`` x ``n_train`` per thread; never the whole distance matrix.
 
     Parameters
     ----------
     n_neighbors : int, default=5
         Number of neighbours that vote.
-    block_size : int, default=256
-        Queries per block; the working set is ``block_size`` x ``n_train``.
+    block_size : int, default=128
+        Queries per block; each thread holds ``block_size`` x 2048 distances
+        at a time and ``block_size`` x ``n_train / 32`` chunk minima.
     screen_dims : int or "auto", default="auto"
         Principal axes used to rule out training rows (32 up to 128 features,
         else 64).  Changes the speed only, never the result.
@@ -79,7 +88,7 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(
-        self, n_neighbors: int = 5, block_size: int = 256, screen_dims: int | str = "auto"
+        self, n_neighbors: int = 5, block_size: int = 128, screen_dims: int | str = "auto"
     ) -> None:
         self.n_neighbors = n_neighbors
         self.block_size = block_size
@@ -208,9 +217,7 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         self._aug = aug.astype(np.float32) if self._f32 else aug
 
     def _search(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        import numba
-
-        from digitrec.models.knn_kernels import search_block
+        from digitrec.models.knn_kernels import search_tiled
 
         n = X.shape[0]
         dims = self._basis.shape[1]
@@ -237,56 +244,27 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
             + 1e-30
         )
         n_probe = min(self.n_samples_fit_, 2 * k)
-        capacity = max(256, 4 * k)
-        threads = numba.get_num_threads()
         # A read-only training set (e.g. unpickled from a memmap) would need
         # another compiled specialisation; copy it instead.
         train = np.require(self._fit_X, requirements="W")
-        bs = self.block_size
-        for start in range(0, n, bs):
-            stop = min(start + bs, n)
-            zb = zq[start:stop]
-            gram = (zb.astype(np.float32) if use32 else zb) @ self._aug.T
-            cand = np.empty((stop - start, capacity), dtype=np.int64)
-            n_cand = np.empty(stop - start, dtype=np.int64)
-            blk = slice(start, stop)
-            search_block(
-                gram,
-                q_sq[blk],
-                margin[blk],
-                X[blk],
+        zq = np.ascontiguousarray(zq, dtype=np.float32 if use32 else np.float64)
+        aug = self._aug if use32 or not self._f32 else self._aug.astype(np.float64)
+        # Each numba thread calls BLAS on its own cache-sized tile.
+        with threadpool_limits(limits=1, user_api="blas"):
+            search_tiled(
+                zq,
+                q_sq,
+                margin,
+                aug,
+                X,
                 train,
                 k,
                 n_probe,
-                threads,
-                cand,
-                n_cand,
-                out_sq[blk],
-                out_ind[blk],
+                self.block_size,
+                _TILE,
+                out_sq,
+                out_ind,
             )
-            over = np.flatnonzero(n_cand > capacity)
-            if over.size:
-                # Many near-equal distances (e.g. duplicate rows): run those rows
-                # again with room for all their candidates.
-                rows = start + over
-                sub_sq = np.empty((over.size, k))
-                sub_ind = np.empty((over.size, k), dtype=np.int64)
-                search_block(
-                    np.ascontiguousarray(gram[over]),
-                    q_sq[rows],
-                    margin[rows],
-                    X[rows],
-                    train,
-                    k,
-                    n_probe,
-                    threads,
-                    np.empty((over.size, int(n_cand[over].max())), dtype=np.int64),
-                    np.empty(over.size, dtype=np.int64),
-                    sub_sq,
-                    sub_ind,
-                )
-                out_sq[rows] = sub_sq
-                out_ind[rows] = sub_ind
         return out_sq, out_ind
 
     def predict_proba(self, X) -> np.ndarray:

@@ -1,12 +1,12 @@
 """Compiled kernel of the exact KNN engine (numba).
 
-The engine works on a block of queries at a time.  BLAS computes the dot
-products of the queries with every training row in a low-dimensional rotated
-space (the leading principal axes, in float32); :func:`search_block` turns
-them into lower bounds of the true squared distances, finds a threshold that
-the k-th true distance cannot exceed, keeps only the training rows whose lower
-bound reaches it, and ranks those by their exact distances.  Every step is
-exact or bounded, so the result equals a brute-force search.
+BLAS computes the dot products of the queries with the training rows in a
+low-dimensional rotated space (the leading principal axes, in float32), tile
+by tile; :func:`search_tiled` turns them into lower bounds of the true squared
+distances, finds a threshold that the k-th true distance cannot exceed, keeps
+only the training rows whose lower bound reaches it, and ranks those by their
+exact distances.  Every step is exact or rigorously bounded, so the result
+equals a brute-force search.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["search_block"]
+__all__ = ["search_tiled"]
 
 # Training rows per chunk whose minimum lower bound is kept: the second scan
 # skips whole chunks that cannot hold a candidate.
-_CHUNK = 64
+_CHUNK = 32
 # Only flags that cannot change a finite result: no NaN/inf (inputs are
 # validated), signed zeros irrelevant.  No reassociation, no approximations.
 _FLAGS = {"nnan", "ninf", "nsz"}
@@ -84,19 +84,28 @@ def _insertion_sort(values, indices):
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FLAGS)
-def search_block(gram, q_sq, margin, x, y, k, n_probe, n_threads, cand, n_cand, out_sq, out_ind):
-    """Exact k nearest training rows of a block of queries.
+def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_ind):
+    """Exact k nearest training rows of every query, in cache-sized tiles.
+
+    Each thread takes ``qb`` queries at a time and walks the training set in
+    tiles of ``tn`` rows; BLAS (single-threaded inside the thread) computes a
+    tile of ``|t|^2 - 2 q.t`` in the truncated rotated space, which stays in
+    the core's cache while it is reduced to per-chunk minima and the
+    ``n_probe`` smallest lower bounds.  Then, per query, the probes' exact
+    distances bound the k-th distance from above, and only training chunks
+    whose minimum lower bound reaches it are measured exactly.
 
     Parameters
     ----------
-    gram : ndarray, shape (m, n)
-        ``|t_j|^2 - 2 q_r . t_j`` for the rotated, truncated queries ``q_r`` and
-        training rows ``t_j``, as one augmented GEMM gives it (approximately).
+    zq : ndarray, shape (m, p + 1)
+        Rotated, truncated queries with a trailing 1 (float32 or float64).
     q_sq : ndarray, shape (m,)
-        ``|q_r|^2``: with it, ``gram`` becomes the squared distance in the
-        truncated space, a lower bound of the true squared distance.
+        ``|q|^2``: with it, the tile values become squared distances in the
+        truncated space, lower bounds of the true squared distances.
     margin : ndarray, shape (m,)
-        Bound on the error of ``q_sq + gram`` as that squared distance.
+        Bound on the rounding error of those lower bounds.
+    aug : ndarray, shape (n, p + 1)
+        ``[-2 t, |t|^2]`` per training row, same dtype as ``zq``.
     x, y : ndarray, shape (m, d) and (n, d)
         The original queries and training rows (float64), for exact distances.
     k : int
@@ -104,76 +113,71 @@ def search_block(gram, q_sq, margin, x, y, k, n_probe, n_threads, cand, n_cand, 
     n_probe : int
         How many rows with the smallest lower bounds are measured exactly to
         set the threshold (at least ``k``).
-    n_threads : int
-        Threads to split the rows over (``numba.get_num_threads()``).
-    cand : ndarray of int64, shape (m, capacity)
-        Scratch space for candidate indices.
-    n_cand : ndarray of int64, shape (m,)
-        Output: candidates per row.  A row with more than ``capacity`` is left
-        unfinished; the caller runs it again with more room.
+    qb, tn : int
+        Queries per block and training rows per tile (``tn`` a multiple of 32).
     out_sq, out_ind : ndarray, shape (m, k)
         Output: exact squared distances (ascending) and training indices.
         Where distances tie, the neighbours and their order are those of
         scikit-learn's brute-force search run over queries in parallel (for
         k <= 15; above, the smaller index first).
     """
-    m, n = gram.shape
-    capacity = cand.shape[1]
+    m = zq.shape[0]
+    n = aug.shape[0]
     n_chunks = (n + _CHUNK - 1) // _CHUNK
-    n_threads = max(1, min(n_threads, m))
-    per = (m + n_threads - 1) // n_threads
-    for t in numba.prange(n_threads):
-        # Per-thread scratch, reused across rows.
-        chunk_min = np.empty(n_chunks)
-        top_v = np.empty(n_probe)
-        top_i = np.empty(n_probe, dtype=np.int64)
-        for r in range(t * per, min((t + 1) * per, m)):
-            # Scan 1: chunk minima of the lower bounds (less the row constant
-            # q_sq), and the n_probe smallest, kept sorted by insertion.
-            top_v[:] = np.inf
-            top_i[:] = -1
-            worst = np.inf
-            for c in range(n_chunks):
-                j0 = c * _CHUNK
-                j1 = min(j0 + _CHUNK, n)
-                low = gram[r, j0]
-                for j in range(j0 + 1, j1):
-                    low = min(low, gram[r, j])
-                chunk_min[c] = low
-                if low < worst:
-                    for j in range(j0, j1):
-                        v = gram[r, j]
-                        if v < worst:
-                            i = n_probe - 1
-                            while i > 0 and top_v[i - 1] > v:
-                                top_v[i] = top_v[i - 1]
-                                top_i[i] = top_i[i - 1]
-                                i -= 1
-                            top_v[i] = v
-                            top_i[i] = j
-                            worst = top_v[n_probe - 1]
-            # The k-th smallest exact distance among the probes bounds the
-            # true k-th distance from above.
+    n_blocks = (m + qb - 1) // qb
+    for b in numba.prange(n_blocks):
+        r0 = b * qb
+        r1 = min(r0 + qb, m)
+        rows = r1 - r0
+        chunk_min = np.empty((rows, n_chunks))
+        top_v = np.full((rows, n_probe), np.inf)
+        top_i = np.full((rows, n_probe), -1, dtype=np.int64)
+        worst = np.full(rows, np.inf)
+        zb = np.ascontiguousarray(zq[r0:r1])
+        for j0 in range(0, n, tn):
+            j1 = min(j0 + tn, n)
+            tile = np.dot(zb, aug[j0:j1].T)
+            for r in range(rows):
+                w = worst[r]
+                for c0 in range(0, j1 - j0, _CHUNK):
+                    c1 = min(c0 + _CHUNK, j1 - j0)
+                    low = tile[r, c0]
+                    for j in range(c0 + 1, c1):
+                        low = min(low, tile[r, j])
+                    chunk_min[r, (j0 + c0) // _CHUNK] = low
+                    if low < w:
+                        for j in range(c0, c1):
+                            v = tile[r, j]
+                            if v < w:
+                                i = n_probe - 1
+                                while i > 0 and top_v[r, i - 1] > v:
+                                    top_v[r, i] = top_v[r, i - 1]
+                                    top_i[r, i] = top_i[r, i - 1]
+                                    i -= 1
+                                top_v[r, i] = v
+                                top_i[r, i] = j0 + j
+                                w = top_v[r, n_probe - 1]
+                worst[r] = w
+        for r in range(rows):
+            g = r0 + r
             probe = np.empty(n_probe)
             for i in range(n_probe):
-                probe[i] = _exact_sq(x, r, y, top_i[i])
+                probe[i] = _exact_sq(x, g, y, top_i[r, i])
             probe.sort()
-            bound = probe[k - 1] * (1.0 + 1e-9) + margin[r] - q_sq[r]
-            # Scan 2: every row whose lower bound does not exceed it.
+            bound = probe[k - 1] * (1.0 + 1e-9) + margin[g] - q_sq[g]
             count = 0
             for c in range(n_chunks):
-                if chunk_min[c] <= bound:
-                    for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
-                        if gram[r, j] <= bound:
-                            if count < capacity:
-                                cand[r, count] = j
-                            count += 1
-            n_cand[r] = count
-            if count > capacity:
-                continue
+                if chunk_min[r, c] <= bound:
+                    count += min(_CHUNK, n - c * _CHUNK)
+            cand = np.empty(count, dtype=np.int64)
             dist = np.empty(count)
-            for i in range(count):
-                dist[i] = _exact_sq(x, r, y, cand[r, i])
+            t = 0
+            for c in range(n_chunks):
+                if chunk_min[r, c] <= bound:
+                    for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
+                        cand[t] = j
+                        dist[t] = _exact_sq(x, g, y, j)
+                        t += 1
             # Candidates are in ascending index order and mergesort is stable.
             order = np.argsort(dist, kind="mergesort")
             tied = False
@@ -184,21 +188,20 @@ def search_block(gram, q_sq, margin, x, y, k, n_probe, n_threads, cand, n_cand, 
                 # Equal distances among the first k + 1: which of them are kept,
                 # and in which order, is what scikit-learn's brute-force search
                 # (parallel over queries) makes of them.  Replay its heap over
-                # the rows in index order; rows whose lower bound reaches the
+                # the rows in index order; chunks whose lower bound reaches the
                 # current k-th distance cannot enter and are skipped.
                 heap_v = np.full(k, np.finfo(np.float64).max)
                 heap_i = np.full(k, -1, dtype=np.int64)
-                shift = q_sq[r] - margin[r]
+                shift = q_sq[g] - margin[g]
                 for c in range(n_chunks):
-                    if chunk_min[c] + shift < heap_v[0] * (1.0 + 1e-9):
+                    if chunk_min[r, c] + shift < heap_v[0] * (1.0 + 1e-9):
                         for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
-                            if gram[r, j] + shift < heap_v[0] * (1.0 + 1e-9):
-                                _heap_push(heap_v, heap_i, _exact_sq(x, r, y, j), j)
+                            _heap_push(heap_v, heap_i, _exact_sq(x, g, y, j), j)
                 _insertion_sort(heap_v, heap_i)
                 for i in range(k):
-                    out_sq[r, i] = heap_v[i]
-                    out_ind[r, i] = heap_i[i]
+                    out_sq[g, i] = heap_v[i]
+                    out_ind[g, i] = heap_i[i]
                 continue
             for i in range(k):
-                out_sq[r, i] = dist[order[i]]
-                out_ind[r, i] = cand[r, order[i]]
+                out_sq[g, i] = dist[order[i]]
+                out_ind[g, i] = cand[order[i]]
