@@ -28,7 +28,7 @@ def _tiny_data(n_train: int = 90, n_test: int = 45, seed: int = 0) -> SimpleName
             col = 6 + 7 * label
             slant = rng.uniform(-0.3, 0.3)
             for r in range(6, 22):
-                c = int(round(col + slant * (r - 14)))
+                c = round(col + slant * (r - 14))
                 images[i, r, c : c + 3] = 255
         return images, labels
 
