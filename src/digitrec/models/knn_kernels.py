@@ -24,13 +24,25 @@ _CHUNK = 32
 _FLAGS = {"nnan", "ninf", "nsz"}
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath={"nnan", "ninf", "nsz", "reassoc", "contract"})
 def _exact_sq(x, r, y, j):
-    # The difference form: exact for integer-valued features below 2**26.
+    # The difference form: exact for integer-valued features below 2**26 in
+    # any summation order, so the sum may be vectorised (reassociated); for
+    # other values it is a deterministic float64 sum within 1e-13 relative.
     acc = 0.0
     for f in range(x.shape[1]):
         diff = x[r, f] - y[j, f]
         acc += diff * diff
+    return acc
+
+
+@numba.njit(cache=True, fastmath={"nnan", "ninf", "nsz", "reassoc", "contract"})
+def _lower(zq, r, aug, j):
+    # One row's |t|^2 - 2 q.t again, in any summation order: the error bound
+    # (Higham's gamma_n) holds for every order, so it may be vectorised.
+    acc = zq[r, 0] * aug[j, 0]
+    for f in range(1, zq.shape[1]):
+        acc += zq[r, f] * aug[j, f]
     return acc
 
 
@@ -129,25 +141,33 @@ def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_in
         r0 = b * qb
         r1 = min(r0 + qb, m)
         rows = r1 - r0
-        chunk_min = np.empty((rows, n_chunks))
+        # Laid out (chunk, query) so that the scan below runs along queries:
+        # element-wise minima that vectorise, no horizontal reductions.
+        chunk_min = np.empty((n_chunks, rows))
         top_v = np.full((rows, n_probe), np.inf)
         top_i = np.full((rows, n_probe), -1, dtype=np.int64)
         worst = np.full(rows, np.inf)
-        zb = np.ascontiguousarray(zq[r0:r1])
+        zb_t = np.ascontiguousarray(zq[r0:r1].T)
+        low = np.empty(rows)
         for j0 in range(0, n, tn):
             j1 = min(j0 + tn, n)
-            tile = np.dot(zb, aug[j0:j1].T)
-            for r in range(rows):
-                w = worst[r]
-                for c0 in range(0, j1 - j0, _CHUNK):
-                    c1 = min(c0 + _CHUNK, j1 - j0)
-                    low = tile[r, c0]
-                    for j in range(c0 + 1, c1):
-                        low = min(low, tile[r, j])
-                    chunk_min[r, (j0 + c0) // _CHUNK] = low
-                    if low < w:
+            # tile[j, r]: lower bound (less q_sq[r]) of training row j0 + j.
+            tile = np.dot(aug[j0:j1], zb_t)
+            for c0 in range(0, j1 - j0, _CHUNK):
+                c1 = min(c0 + _CHUNK, j1 - j0)
+                for r in range(rows):
+                    low[r] = tile[c0, r]
+                for j in range(c0 + 1, c1):
+                    for r in range(rows):
+                        low[r] = min(low[r], tile[j, r])
+                ci = (j0 + c0) // _CHUNK
+                for r in range(rows):
+                    chunk_min[ci, r] = low[r]
+                for r in range(rows):
+                    if low[r] < worst[r]:
+                        w = worst[r]
                         for j in range(c0, c1):
-                            v = tile[r, j]
+                            v = tile[j, r]
                             if v < w:
                                 i = n_probe - 1
                                 while i > 0 and top_v[r, i - 1] > v:
@@ -157,7 +177,7 @@ def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_in
                                 top_v[r, i] = v
                                 top_i[r, i] = j0 + j
                                 w = top_v[r, n_probe - 1]
-                worst[r] = w
+                        worst[r] = w
         for r in range(rows):
             g = r0 + r
             probe = np.empty(n_probe)
@@ -165,19 +185,24 @@ def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_in
                 probe[i] = _exact_sq(x, g, y, top_i[r, i])
             probe.sort()
             bound = probe[k - 1] * (1.0 + 1e-9) + margin[g] - q_sq[g]
+            # Rows of the chunks that may hold a neighbour, filtered by their
+            # own lower bound; only the survivors are measured exactly.
             count = 0
             for c in range(n_chunks):
-                if chunk_min[r, c] <= bound:
+                if chunk_min[c, r] <= bound:
                     count += min(_CHUNK, n - c * _CHUNK)
             cand = np.empty(count, dtype=np.int64)
             dist = np.empty(count)
-            t = 0
+            count = 0
             for c in range(n_chunks):
-                if chunk_min[r, c] <= bound:
+                if chunk_min[c, r] <= bound:
                     for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
-                        cand[t] = j
-                        dist[t] = _exact_sq(x, g, y, j)
-                        t += 1
+                        if _lower(zq, g, aug, j) <= bound:
+                            cand[count] = j
+                            dist[count] = _exact_sq(x, g, y, j)
+                            count += 1
+            cand = cand[:count]
+            dist = dist[:count]
             # Candidates are in ascending index order and mergesort is stable.
             order = np.argsort(dist, kind="mergesort")
             tied = False
@@ -194,9 +219,10 @@ def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_in
                 heap_i = np.full(k, -1, dtype=np.int64)
                 shift = q_sq[g] - margin[g]
                 for c in range(n_chunks):
-                    if chunk_min[r, c] + shift < heap_v[0] * (1.0 + 1e-9):
+                    if chunk_min[c, r] + shift < heap_v[0] * (1.0 + 1e-9):
                         for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
-                            _heap_push(heap_v, heap_i, _exact_sq(x, g, y, j), j)
+                            if _lower(zq, g, aug, j) + shift < heap_v[0] * (1.0 + 1e-9):
+                                _heap_push(heap_v, heap_i, _exact_sq(x, g, y, j), j)
                 _insertion_sort(heap_v, heap_i)
                 for i in range(k):
                     out_sq[g, i] = heap_v[i]
