@@ -42,8 +42,9 @@ def _f32_safe(x: np.ndarray) -> bool:
     a = np.abs(x)
     if a.size == 0:
         return True
-    nz = a[a > 0]
-    return bool(a.max() <= _F32_RANGE[1] and (nz.size == 0 or nz.min() >= _F32_RANGE[0]))
+    if a.max() > _F32_RANGE[1]:
+        return False
+    return bool(np.min(a, where=a > 0, initial=np.inf) >= _F32_RANGE[0])
 
 
 class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
