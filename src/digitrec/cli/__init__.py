@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from digitrec.cli import batch, data, models, predict, serve, study  # noqa: F401  (registers commands)
+from digitrec.cli import batch, data, leaderboard, models, predict, serve, study  # noqa: F401
 from digitrec.cli.app import app, console
 from digitrec.errors import DigitrecError
 

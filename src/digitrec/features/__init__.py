@@ -1,5 +1,6 @@
-"""Feature preparation: downscaling and flattening."""
+"""Feature preparation: downscaling, flattening and deskewing."""
 
+from digitrec.features.deskew import deskew
 from digitrec.features.downscale import downscale, flatten, prepare
 
-__all__ = ["downscale", "flatten", "prepare"]
+__all__ = ["deskew", "downscale", "flatten", "prepare"]
