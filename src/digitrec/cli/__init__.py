@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from digitrec.cli import data, models, study  # noqa: F401  (registers commands)
+from digitrec.cli import cnn, data, models, study  # noqa: F401  (registers commands)
 from digitrec.cli.app import app, console
 from digitrec.errors import DigitrecError
 

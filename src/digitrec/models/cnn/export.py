@@ -1,0 +1,115 @@
+"""Weights <-> PyTorch <-> ONNX: the only place a saved CNN meets torch.
+
+Weights are stored as safetensors (plain tensors, never pickle). ONNX is
+exported from them so that inference runs on onnxruntime without torch; the
+ONNX file records the sha256 of the weights file it came from, and loading
+checks that the pair belongs together.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from digitrec.models.cnn.net import DigitNet
+from digitrec.models.cnn.spec import check_arrays, file_sha256
+
+__all__ = [
+    "ONNX_INPUT",
+    "ONNX_OUTPUT",
+    "check_arrays",
+    "export_onnx",
+    "export_saved",
+    "file_sha256",
+    "net_from_saved",
+    "state_arrays",
+]
+
+ONNX_INPUT = "images"  # float32 (n, 1, 28, 28), pixels / 255
+ONNX_OUTPUT = "logits"  # float32 (n, 10), before temperature scaling
+
+
+def state_arrays(net: DigitNet) -> dict[str, np.ndarray]:
+    """The network's state dict as contiguous numpy arrays (ready for safetensors)."""
+    return {k: v.detach().cpu().contiguous().numpy() for k, v in net.state_dict().items()}
+
+
+def net_from_saved(saved) -> DigitNet:
+    """Rebuild the PyTorch network from a :class:`~digitrec.models.store.SavedModel`."""
+    config = check_arrays(saved.path, saved.meta, saved.arrays)
+    net = DigitNet(config)
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved.arrays.items()})
+    return net.eval()
+
+
+def export_onnx(
+    net: DigitNet, path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write ``net`` as ONNX (dynamic batch size), atomically.
+
+    Parameters
+    ----------
+    net : DigitNet
+        The network (exported in evaluation mode, on the CPU).
+    path : path-like
+        Destination ``.onnx`` file.
+    metadata : dict of str, optional
+        Stored as ONNX ``metadata_props`` (e.g. ``weights_sha256``).
+    """
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    net = DigitNet(net.config).eval()._load_from(net)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        # The TorchScript-based exporter (dynamo=False) needs no extra package and
+        # handles this plain conv net exactly; opset 17 runs on any recent onnxruntime.
+        torch.onnx.export(
+            net,
+            (torch.zeros(1, 1, 28, 28),),
+            tmp,
+            input_names=[ONNX_INPUT],
+            output_names=[ONNX_OUTPUT],
+            dynamic_axes={ONNX_INPUT: {0: "n"}, ONNX_OUTPUT: {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
+        model = onnx.load(tmp)
+        for key, value in (metadata or {}).items():
+            prop = model.metadata_props.add()
+            prop.key, prop.value = key, str(value)
+        model.doc_string = "digitrec CNN: images float32 (n,1,28,28) in [0,1] -> logits (n,10)"
+        onnx.checker.check_model(model)
+        onnx.save(model, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def export_saved(weights: str | os.PathLike, onnx_path: str | os.PathLike | None = None) -> Path:
+    """Export a saved CNN (folder or ``.safetensors``) to ONNX next to it or at ``onnx_path``."""
+    from digitrec.models.store import load_saved
+
+    saved = load_saved(weights, kind="cnn")
+    net = net_from_saved(saved)
+    target = Path(onnx_path) if onnx_path else saved.path.with_suffix(".onnx")
+    return export_onnx(net, target, onnx_metadata(saved.path, saved.meta))
+
+
+def onnx_metadata(weights_path: Path, meta: dict[str, Any]) -> dict[str, str]:
+    """What the ONNX file records about its origin."""
+    return {
+        "weights_sha256": file_sha256(weights_path),
+        "arch": str(meta.get("arch")),
+        "temperature": str(meta.get("temperature", 1.0)),
+        "digitrec_version": str(meta.get("digitrec_version", "")),
+    }
