@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from digitrec.models.cnn.net import DigitNet
-from digitrec.models.cnn.spec import check_arrays, file_sha256
+from digitrec.models.cnn.spec import check_arrays, expected_shapes, file_sha256
 
 __all__ = [
     "ONNX_INPUT",
@@ -43,7 +43,10 @@ def net_from_saved(saved) -> DigitNet:
     """Rebuild the PyTorch network from a :class:`~digitrec.models.store.SavedModel`."""
     config = check_arrays(saved.path, saved.meta, saved.arrays)
     net = DigitNet(config)
-    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved.arrays.items()})
+    shapes = expected_shapes(config)
+    net.load_state_dict(
+        {k: torch.from_numpy(np.array(v).reshape(shapes[k])) for k, v in saved.arrays.items()}
+    )
     return net.eval()
 
 

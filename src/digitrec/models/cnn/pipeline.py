@@ -106,6 +106,7 @@ def build_model(
     import torch
 
     config = config or TrainConfig()
+    code = code_version()  # the code that trains, not whatever is checked out at the end
     result = train(data.train_images, data.train_labels, config, progress=progress)
     calib = _calibration(result, data)
     t = calib["temperature"]
@@ -140,7 +141,7 @@ def build_model(
             "checksums": data.checksums,
             "holdout_size": len(result.holdout_idx),
         },
-        "code": code_version(),
+        "code": code,
     }
     out = Path(out)
     weights = save_model(out, "cnn", state_arrays(result.net), meta)

@@ -116,9 +116,11 @@ def check_arrays(path: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray])
             f"missing {missing[:3]}, unexpected {extra[:3]}; the file is from another network"
         )
     for name, shape in want.items():
-        if tuple(arrays[name].shape) != shape:
+        found = tuple(arrays[name].shape)
+        # safetensors stores a 0-d counter (num_batches_tracked) as shape (1,)
+        if found != shape and not (shape == () and found == (1,)):
             raise ModelError(
-                f"{path}: tensor {name!r} has shape {tuple(arrays[name].shape)}, expected "
+                f"{path}: tensor {name!r} has shape {found}, expected "
                 f"{shape} for architecture {ARCH} {config['widths']}; the file is damaged or "
                 "from another network"
             )

@@ -253,7 +253,7 @@ def train(
             step += 1
             seen += len(y)
             count += len(y)
-            loss_sum += float(loss) * len(y)
+            loss_sum += loss.item() * len(y)
             correct += int((logits.argmax(1) == y).sum())
             if b % 20 == 0 or b == steps_per_epoch - 1:
                 bar.set_postfix(
