@@ -319,3 +319,27 @@ def test_a_pickle_posing_as_weights_never_runs(tmp_path):
     with pytest.raises(ModelError, match=r"model\.safetensors"):
         load_model(tmp_path / "evil")
     assert not marker.exists()
+
+
+# -- report hook --------------------------------------------------------------------------
+
+
+def test_cnn_vs_knn_metrics_and_figures(tiny_model_dir, tmp_path):
+    from digitrec.models.cnn.report import cnn_vs_knn
+
+    data = FakeData()
+    model = CnnModel.load(tiny_model_dir)
+    knn_pred = data.test_labels.copy()
+    knn_pred[:7] = (knn_pred[:7] + 1) % 10  # a KNN that misses exactly 7 digits
+    res = cnn_vs_knn(data, knn_pred, tmp_path / "fig", model=model, knn_proba=np.eye(10)[knn_pred])
+    cnn_pred = model.predict(data.test_images)
+    assert res["cnn"]["accuracy"] == pytest.approx((cnn_pred == data.test_labels).mean())
+    assert res["knn"]["accuracy"] == pytest.approx(0.93) and res["knn"]["n_errors"] == 7
+    assert np.trace(res["knn"]["confusion_matrix"]) == 93
+    a = res["agreement"]
+    assert a["both_wrong"] + a["only_knn_wrong"] == 7
+    assert a["both_wrong"] + a["only_cnn_wrong"] == res["cnn"]["n_errors"]
+    for path in res["figures"].values():
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(InputError, match="knn_predictions"):
+        cnn_vs_knn(data, knn_pred[:5], tmp_path, model=model)
