@@ -343,3 +343,54 @@ def test_cnn_vs_knn_metrics_and_figures(tiny_model_dir, tmp_path):
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InputError, match="knn_predictions"):
         cnn_vs_knn(data, knn_pred[:5], tmp_path, model=model)
+
+
+# -- command line -------------------------------------------------------------------------
+
+
+def test_train_cnn_cli_then_evaluate(tmp_path, monkeypatch):
+    """`digitrec train cnn` on a tiny registered data set, then `digitrec evaluate` on it."""
+    import dataclasses
+    import gzip
+    import hashlib
+
+    from typer.testing import CliRunner
+
+    from digitrec.cli import app
+    from digitrec.data import DATASETS, PARTS, write_idx
+    from digitrec.data.registry import DataFile
+
+    train_x, train_y = bar_digits(120, seed=1)
+    test_x, test_y = bar_digits(40, seed=2)
+    arrays = dict(zip(PARTS, (train_x, train_y, test_x, test_y), strict=True))
+    base, files = DATASETS["mnist"], {}
+    (tmp_path / "data").mkdir()
+    for part in PARTS:
+        spec = base.file(part)
+        content = write_idx(None, arrays[part], compress=False)
+        packed = gzip.compress(content, mtime=0)
+        (tmp_path / "data" / spec.name).write_bytes(packed)
+        files[part] = DataFile(
+            spec.name,
+            hashlib.sha256(content).hexdigest(),
+            hashlib.md5(packed).hexdigest(),
+            arrays[part].shape,
+        )
+    monkeypatch.setitem(
+        DATASETS, "bars", dataclasses.replace(base, name="bars", files=files, mirrors=())
+    )
+    common = ["--dataset", "bars", "--data-dir", str(tmp_path / "data")]
+    runner = CliRunner()
+    args = ["train", "cnn", "--epochs", "2", "--batch-size", "16", "--holdout", "20"]
+    args += ["--widths", "4,8,8", "--threads", "1", "--no-augment", "--out", str(tmp_path / "m")]
+    result = runner.invoke(app, args + common)
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert card["net"]["widths"] == [4, 8, 8] and card["dataset"]["name"] == "bars"
+
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "m"), "--json", *common])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(card["metrics"]["accuracy"])
+
+    bad = runner.invoke(app, ["train", "cnn", "--widths", "4,x", *common])
+    assert isinstance(bad.exception, InputError) and "--widths" in str(bad.exception)
