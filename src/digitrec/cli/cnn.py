@@ -14,7 +14,7 @@ from digitrec.cli.app import DataDir, DatasetName, OutDir, app, console, out, tr
 @train_app.command("cnn")
 def train_cnn(
     out_dir: OutDir = Path("models/cnn"),
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data.")] = 16,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data.")] = 12,
     time_budget: Annotated[
         float | None,
         typer.Option(
@@ -33,8 +33,8 @@ def train_cnn(
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 2,
     widths: Annotated[
-        str, typer.Option("--widths", help="Channels of the three stages, e.g. 32,64,128.")
-    ] = "32,64,128",
+        str, typer.Option("--widths", help="Channels of the three stages, e.g. 24,48,96.")
+    ] = "24,48,96",
     dataset: DatasetName = "mnist",
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON.")] = False,

@@ -60,7 +60,7 @@ class TrainConfig:
         Architecture config, see :data:`digitrec.models.cnn.spec.DEFAULT_CONFIG`.
     """
 
-    epochs: int = 16
+    epochs: int = 12
     time_budget: float | None = None
     seed: int = 0
     batch_size: int = 128
