@@ -394,3 +394,18 @@ def test_train_cnn_cli_then_evaluate(tmp_path, monkeypatch):
 
     bad = runner.invoke(app, ["train", "cnn", "--widths", "4,x", *common])
     assert isinstance(bad.exception, InputError) and "--widths" in str(bad.exception)
+
+
+def test_int8_quantisation_keeps_predictions_and_origin(tiny_model_dir, tmp_path):
+    pytest.importorskip("onnx")
+    from digitrec.models.cnn.export import quantize_int8
+
+    calib, _ = bar_digits(200, seed=21)
+    out = quantize_int8(tiny_model_dir / "model.onnx", calib, tmp_path / "q" / "model.onnx")
+    (tmp_path / "q" / "model.safetensors").write_bytes(
+        (tiny_model_dir / "model.safetensors").read_bytes()
+    )
+    quant = CnnModel.load(out.parent)  # same weights sha256 recorded: it loads
+    images, _ = bar_digits(100, seed=22)
+    agree = (quant.predict(images) == CnnModel.load(tiny_model_dir).predict(images)).mean()
+    assert agree >= 0.95
