@@ -30,6 +30,9 @@ def train_cnn(
     augment: Annotated[
         bool, typer.Option("--augment/--no-augment", help="Affine + elastic distortions.")
     ] = True,
+    augment_strength: Annotated[
+        float, typer.Option("--augment-strength", min=0.0, help="Scale of the distortions.")
+    ] = 1.0,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 2,
     widths: Annotated[
@@ -58,6 +61,7 @@ def train_cnn(
         max_lr=max_lr,
         holdout=holdout,
         augment=augment,
+        augment_strength=augment_strength,
         device=device,
         threads=threads,
         net={**DEFAULT_CONFIG, "widths": width_list},

@@ -45,6 +45,17 @@ class Augment:
     elastic: float = 1.0
     elastic_grid: int = 4
 
+    def scaled(self, strength: float) -> Augment:
+        """The same distortions with every magnitude multiplied by ``strength``."""
+        return Augment(
+            rotate=self.rotate * strength,
+            scale=self.scale * strength,
+            shear=self.shear * strength,
+            translate=self.translate * strength,
+            elastic=self.elastic * strength,
+            elastic_grid=self.elastic_grid,
+        )
+
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Distort a batch ``x`` of shape (n, 1, h, w), values in [0, 1]."""
         n, _, h, w = x.shape

@@ -52,6 +52,8 @@ class TrainConfig:
         Training images kept out of training for temperature scaling (0: none).
     augment : bool
         Apply random affine + elastic distortions to training batches.
+    augment_strength : float
+        Multiplies every distortion magnitude of :class:`Augment` (1: its defaults).
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when present).
     threads : int
@@ -69,6 +71,7 @@ class TrainConfig:
     warmup: float = 0.15
     holdout: int = 5000
     augment: bool = True
+    augment_strength: float = 1.0
     device: str = "cpu"
     threads: int = 2
     net: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_CONFIG))
@@ -215,7 +218,7 @@ def train(
 
     net = DigitNet(cfg.net).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
-    augment = Augment() if cfg.augment else None
+    augment = Augment().scaled(cfg.augment_strength) if cfg.augment else None
 
     history: list[dict[str, float]] = []
     step, seen, train_seconds = 0, 0, 0.0
