@@ -98,3 +98,7 @@ def test_reading_digits_needs_no_torch():
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_default_model_is_named_default(shipped):
+    assert shipped.meta["name"] == "default" and shipped.meta["accuracy"] >= 0.996

@@ -31,9 +31,9 @@ def load_model(spec: str | os.PathLike):
         A model with ``predict``, ``predict_proba`` and ``meta``.
     """
     if str(spec) == "default":
-        from digitrec.models.cnn.onnx_infer import DEFAULT_MODEL_DIR
+        from digitrec.models.cnn.onnx_infer import CnnModel
 
-        spec = DEFAULT_MODEL_DIR
+        return CnnModel.load("default")
     saved = load_saved(spec)
     target = KINDS.get(saved.kind)
     if target is None:

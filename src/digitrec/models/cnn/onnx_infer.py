@@ -115,9 +115,14 @@ class CnnModel:
     @classmethod
     def load(cls, path: str | os.PathLike = "default", threads: int | None = None) -> CnnModel:
         """Load ``"default"`` (the shipped model), a model folder or its ``.safetensors``."""
-        if str(path) == "default":
-            path = DEFAULT_MODEL_DIR
-        return cls.from_saved(load_saved(path, kind=cls.kind), threads=threads)
+        default = str(path) == "default"
+        model = cls.from_saved(
+            load_saved(DEFAULT_MODEL_DIR if default else path, kind=cls.kind), threads=threads
+        )
+        if default:  # the file keeps the name of the folder it was trained into
+            model.meta["trained_as"] = model.meta.get("name")
+            model.meta["name"] = "default"
+        return model
 
     # -- inference ------------------------------------------------------------------------
 
