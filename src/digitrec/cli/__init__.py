@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import sys
 
-from digitrec.cli import batch, data, leaderboard, models, predict, serve, study  # noqa: F401
+from digitrec.cli import (  # noqa: F401  (registers commands)
+    batch,
+    cnn,
+    data,
+    leaderboard,
+    models,
+    predict,
+    serve,
+    study,
+)
 from digitrec.cli.app import app, console
 from digitrec.errors import DigitrecError
 

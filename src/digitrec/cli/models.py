@@ -61,10 +61,11 @@ def evaluate(
     from digitrec.data import load_dataset
     from digitrec.models import load_model
     from digitrec.report.metrics import evaluate_model
-    from digitrec.study import final as study_final
 
     data = load_dataset(dataset, data_dir)
     if model is None:
+        from digitrec.study import final as study_final
+
         with console.status("training KNN (k=5) on 60,000 10x10 images and predicting 10,000"):
             metrics = study_final(data)
     else:

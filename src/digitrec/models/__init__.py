@@ -12,6 +12,7 @@ __all__ = ["KINDS", "SavedModel", "load_model", "load_saved", "save_model"]
 #: model kind -> "module:Class" with a ``from_saved`` class method.
 KINDS = {
     "knn": "digitrec.models.knn:KnnModel",
+    "cnn": "digitrec.models.cnn.onnx_infer:CnnModel",
 }
 
 
@@ -21,13 +22,18 @@ def load_model(spec: str | os.PathLike):
     Parameters
     ----------
     spec : path-like
-        A folder written by ``digitrec train`` or its ``model.safetensors``.
+        A folder written by ``digitrec train`` or its ``model.safetensors``, or
+        ``"default"``: the pretrained CNN shipped in the package (onnxruntime, no torch).
 
     Returns
     -------
     object
         A model with ``predict``, ``predict_proba`` and ``meta``.
     """
+    if str(spec) == "default":
+        from digitrec.models.cnn.onnx_infer import CnnModel
+
+        return CnnModel.load("default")
     saved = load_saved(spec)
     target = KINDS.get(saved.kind)
     if target is None:
