@@ -41,7 +41,9 @@ def test_sweep_picks_up_k5(mnist):
 
 
 def test_reproduce_writes_report(mnist, tmp_path):
-    metrics = reproduce(mnist, tmp_path)
+    from digitrec.study.cnn_section import cnn_section
+
+    metrics = reproduce(mnist, tmp_path, extra_sections=[cnn_section])
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics))
     assert list(on_disk) == ["dataset", "compare", "k_sweep", "final"]
@@ -57,3 +59,9 @@ def test_reproduce_writes_report(mnist, tmp_path):
     for name in ("samples", "compare", "k_sweep", "confusion", "predictions"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
     assert not list(tmp_path.glob(".*"))  # no partial files
+    # The CNN section: the shipped model beside the study's KNN, on the same test set.
+    assert "Beyond the study: the CNN" in html
+    cnn = json.loads((tmp_path / "cnn.json").read_text())
+    assert cnn["knn"]["accuracy"] == on_disk["final"]["accuracy"]
+    assert cnn["cnn"]["accuracy"] >= 0.996
+    assert (tmp_path / "cnn_risk_coverage.png").stat().st_size > 1000

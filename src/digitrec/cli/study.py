@@ -96,11 +96,15 @@ def reproduce(
     out_dir: OutDir = Path("reports/reproduce"),
     dataset: DatasetName = "mnist",
     data_dir: DataDir = None,
+    no_cnn: Annotated[
+        bool, typer.Option("--no-cnn", help="Leave out the section on the shipped CNN.")
+    ] = False,
 ) -> None:
     """Run the whole study and write report.html, metrics.json and the figures."""
     import time
 
     from digitrec.study import reproduce as run
+    from digitrec.study.cnn_section import cnn_section
 
     start = time.perf_counter()
     data = _load(dataset, data_dir)
@@ -111,7 +115,8 @@ def reproduce(
                 console.print(f"[dim]{time.perf_counter() - start:6.1f}s[/dim] {message}")
             status.update(message)
 
-        metrics = run(data, out_dir, on_step=step)
+        extras = [] if no_cnn else [cnn_section]
+        metrics = run(data, out_dir, on_step=step, extra_sections=extras)
     fin = metrics["final"]
     out.print(
         f"final KNN (k={fin['k']}) test accuracy {fin['accuracy']:.4f}; "
