@@ -13,7 +13,7 @@ Prints one JSON line:
 - ``int8_*``: the same model statically quantised to int8 with onnxruntime's tools
   (activation ranges from 500 training images): its test accuracy, digits/s and p50.
 
-Run: ``DIGITREC_DATA_DIR=... python benchmarks/cnn.py [--threads 2] [--budgets 30,45,60]``.
+Run: ``DIGITREC_DATA_DIR=... python benchmarks/cnn.py [--threads 2] [--budgets 15,20,30,45,60]``.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def time_to_99(data, budgets: list[float], threads: int, args) -> tuple[float | 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--budgets", default="30,45,60,90")
+    parser.add_argument("--budgets", default="15,20,30,45,60")
     parser.add_argument("--widths", default="24,48,96")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--max-lr", type=float, default=4e-3)

@@ -32,12 +32,12 @@ def train_cnn(
     ] = True,
     augment_strength: Annotated[
         float, typer.Option("--augment-strength", min=0.0, help="Scale of the distortions.")
-    ] = 1.0,
+    ] = 0.75,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 2,
     widths: Annotated[
-        str, typer.Option("--widths", help="Channels of the three stages, e.g. 24,48,96.")
-    ] = "24,48,96",
+        str, typer.Option("--widths", help="Channels of the three stages, e.g. 32,64,128.")
+    ] = "32,64,128",
     dataset: DatasetName = "mnist",
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON.")] = False,

@@ -32,7 +32,7 @@ ARCH = "digitrec-cnn-v1"
 
 #: widths: channels of the three stages (28x28, 14x14, 7x7).
 #: dropout: dropout rate before the classifier.
-DEFAULT_CONFIG: dict[str, Any] = {"widths": [24, 48, 96], "dropout": 0.1}
+DEFAULT_CONFIG: dict[str, Any] = {"widths": [32, 64, 128], "dropout": 0.1}
 
 
 def check_config(config: Any) -> dict[str, Any]:

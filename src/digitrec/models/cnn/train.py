@@ -71,7 +71,7 @@ class TrainConfig:
     warmup: float = 0.15
     holdout: int = 5000
     augment: bool = True
-    augment_strength: float = 1.0
+    augment_strength: float = 0.75
     device: str = "cpu"
     threads: int = 2
     net: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_CONFIG))
