@@ -35,6 +35,15 @@ def train_cnn(
     ] = 0.75,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 2,
+    nproc: Annotated[
+        int,
+        typer.Option(
+            "--nproc",
+            min=1,
+            help="Train data-parallel in this many processes (torch DDP, gloo, via torchrun); "
+            "--batch-size is the global batch and --threads is split between them.",
+        ),
+    ] = 1,
     widths: Annotated[
         str, typer.Option("--widths", help="Channels of the three stages, e.g. 32,64,128.")
     ] = "32,64,128",
@@ -43,6 +52,9 @@ def train_cnn(
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON.")] = False,
 ) -> None:
     """Train the CNN, calibrate it, test it; save weights, ONNX and a model card to --out."""
+    import sys
+
+    from digitrec import distributed
     from digitrec.data import load_dataset
     from digitrec.errors import InputError
     from digitrec.models.cnn.pipeline import build_model
@@ -53,6 +65,10 @@ def train_cnn(
         width_list = [int(w) for w in widths.split(",")]
     except ValueError as exc:
         raise InputError(f"--widths: expected three ints like 32,64,128, found {widths!r}") from exc
+    if nproc > 1 and not distributed.under_torchrun():
+        # Re-run this very command in nproc processes; they find RANK set and train.
+        raise typer.Exit(distributed.relaunch(nproc, sys.argv[1:]))
+    dist = distributed.init_from_env()
     config = TrainConfig(
         epochs=epochs,
         time_budget=time_budget,
@@ -63,11 +79,16 @@ def train_cnn(
         augment=augment,
         augment_strength=augment_strength,
         device=device,
-        threads=threads,
+        threads=max(1, threads // dist.world_size),
         net={**DEFAULT_CONFIG, "widths": width_list},
     ).check()
     data = load_dataset(dataset, data_dir)
-    card = build_model(data, config, out_dir)
+    try:
+        card = build_model(data, config, out_dir, dist=dist)
+    finally:
+        distributed.shutdown()
+    if card is None:  # not the main process
+        return
     m = card["metrics"]
     console.print(
         f"test accuracy {m['accuracy']:.4f}, ECE {m['ece']:.4f} (T={card['temperature']:.3f}), "

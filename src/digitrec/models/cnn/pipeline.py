@@ -81,8 +81,12 @@ def _calibration(result: TrainResult, data) -> dict[str, Any]:
 
 
 def build_model(
-    data, config: TrainConfig | None = None, out: str | os.PathLike = "models/cnn", progress=True
-) -> dict[str, Any]:
+    data,
+    config: TrainConfig | None = None,
+    out: str | os.PathLike = "models/cnn",
+    progress=True,
+    dist=None,
+) -> dict[str, Any] | None:
     """Train a CNN on ``data``, calibrate and test it, save weights, ONNX and a model card.
 
     Parameters
@@ -96,18 +100,24 @@ def build_model(
         Folder receiving ``model.safetensors``, ``model.onnx`` and ``model.json``.
     progress : bool
         Show the training progress bar.
+    dist : digitrec.distributed.Dist, optional
+        Train data-parallel (see :func:`~digitrec.models.cnn.train.train`); only the
+        main process calibrates, tests and saves.
 
     Returns
     -------
     dict
         The model card (also written to ``model.json``): metrics, calibration,
-        training run, data checksums, code version, file checksums.
+        training run, data checksums, code version, file checksums. None on the
+        processes other than the main one of a distributed run.
     """
     import torch
 
     config = config or TrainConfig()
     code = code_version()  # the code that trains, not whatever is checked out at the end
-    result = train(data.train_images, data.train_labels, config, progress=progress)
+    result = train(data.train_images, data.train_labels, config, progress=progress, dist=dist)
+    if dist is not None and not dist.is_main:
+        return None  # the replicas are identical: one process writes the model
     calib = _calibration(result, data)
     t = calib["temperature"]
     test_logits = predict_logits(result.net, data.test_images)
@@ -132,6 +142,7 @@ def build_model(
         "training": {
             **result.summary(),
             "device": str(next(result.net.parameters()).device),
+            "processes": dist.world_size if dist is not None else 1,
             "torch": torch.__version__,
             "machine": platform.machine(),
         },

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from digitrec.distributed import Dist
 from digitrec.errors import InputError
 from digitrec.models.cnn.augment import Augment
 from digitrec.models.cnn.net import DigitNet
@@ -172,6 +173,7 @@ def train(
     config: TrainConfig | None = None,
     progress: bool = True,
     on_epoch: Callable[[int, DigitNet], dict[str, float] | None] | None = None,
+    dist: Dist | None = None,
 ) -> TrainResult:
     """Train a :class:`DigitNet` on uint8 images (n, 28, 28) and labels (n,).
 
@@ -185,7 +187,12 @@ def train(
         Show a progress bar on stderr (loss, accuracy, images/s).
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, net)`` after each epoch; a returned dict is
-        added to that epoch's history entry (e.g. a test accuracy).
+        added to that epoch's history entry (e.g. a test accuracy). Main process only.
+    dist : Dist, optional
+        Data-parallel run (``digitrec.distributed.init_from_env()`` under torchrun):
+        each process takes its share of every global batch of ``config.batch_size``
+        images and DDP averages the gradients, so N processes take the same steps
+        as one. Default: this process alone.
 
     Returns
     -------
@@ -199,10 +206,19 @@ def train(
         raise InputError(f"images: expected uint8 (n, 28, 28), found {images.dtype} {images.shape}")
     if len(labels) != len(images):
         raise InputError(f"labels: expected {len(images)} labels, found {len(labels)}")
+    dist = dist or Dist()
+    if cfg.batch_size % dist.world_size:
+        raise InputError(
+            f"batch size: expected a multiple of the {dist.world_size} processes, found "
+            f"{cfg.batch_size}; choose --batch-size divisible by --nproc"
+        )
     device = _device(cfg.device)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # batch order: the same on every process
+    # Augmentation must differ between processes (else they distort alike); alone, keep
+    # drawing from ``gen`` so that single-process runs reproduce the shipped model.
+    aug_gen = torch.Generator().manual_seed(cfg.seed + 7919 * dist.rank) if dist.active else gen
 
     train_idx, holdout_idx = split_holdout(len(images), cfg.holdout, cfg.seed)
     x_all = torch.from_numpy(images[train_idx])  # fancy indexing copies: writable
@@ -217,6 +233,7 @@ def train(
     total_steps = steps_per_epoch * cfg.epochs
 
     net = DigitNet(cfg.net).to(device).to(memory_format=torch.channels_last)
+    model = dist.wrap(net)  # DDP when distributed; ``net`` stays the plain module to return
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
     augment = Augment().scaled(cfg.augment_strength) if cfg.augment else None
 
@@ -229,25 +246,28 @@ def train(
         bar = tqdm(
             range(steps_per_epoch),
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not progress,
+            disable=not (progress and dist.is_main),
             leave=True,
             dynamic_ncols=True,
         )
         loss_sum, correct, count = 0.0, 0, 0
         t0 = time.perf_counter()
         for b in bar:
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            idx = dist.shard(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
             x, y = _to_batch(x_all[idx], device), y_all[idx].to(device)
             if augment is not None:
-                x = augment(x, gen if device.type == "cpu" else None)
+                x = augment(x, aug_gen if device.type == "cpu" else None)
             elapsed = train_seconds + time.perf_counter() - t0
             frac = step / total_steps
             if cfg.time_budget:
                 frac = max(frac, elapsed / cfg.time_budget)
+                # Every process must use rank 0's clock: the same learning rate (else the
+                # replicas drift apart) and the same last step (else the others hang).
+                frac, elapsed = dist.from_main(frac, elapsed)
             for group in opt.param_groups:
                 group["lr"] = one_cycle(frac, cfg.max_lr, cfg.warmup)
 
-            logits = net(x)
+            logits = model(x)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -270,6 +290,7 @@ def train(
         bar.close()
         epoch_seconds = time.perf_counter() - t0
         train_seconds += epoch_seconds
+        loss_sum, correct, count = dist.sum(loss_sum, correct, count)  # over all processes
         entry = {
             "epoch": epoch + 1,
             "loss": round(loss_sum / max(count, 1), 5),
@@ -277,13 +298,14 @@ def train(
             "seconds": round(epoch_seconds, 1),
             "images_per_second": round(count / epoch_seconds, 1),
         }
-        if on_epoch is not None:
+        if on_epoch is not None and dist.is_main:
             entry.update(on_epoch(epoch + 1, net) or {})
             net.train()
         history.append(entry)
         if done:
             break
     net.eval()
+    seen = int(dist.sum(seen)[0])
     return TrainResult(
         net=net,
         config=cfg,
