@@ -167,23 +167,23 @@ def test_pure_noise_finishes_and_is_bounded(counting_model):
 
 
 def test_default_model_is_loaded_once_lazily(monkeypatch, strokes):
-    import digitrec.models
+    from digitrec.models.cnn.onnx_infer import CnnModel
     from digitrec.vision.read import default_model
 
     loads = []
 
-    def fake_load(spec):
-        loads.append(spec)
+    def fake_load(spec, threads=None):
+        loads.append((spec, threads))
         return CountingModel()
 
-    monkeypatch.setattr(digitrec.models, "load_model", fake_load)
+    monkeypatch.setattr(CnnModel, "load", fake_load)
     default_model.cache_clear()
     try:
         read(np.full((50, 50), 0.9), model=None)  # blank: no digits, no model needed
         assert loads == []
         read(strokes)
         read(strokes)
-        assert loads == ["default"]
+        assert loads == [("default", 1)]  # once, single-threaded (small batches)
     finally:
         default_model.cache_clear()
 

@@ -102,11 +102,17 @@ class ReadResult:
 
 @lru_cache(maxsize=1)
 def default_model() -> Any:
-    """The shipped model, ``load_model("default")``, loaded once per process."""
-    from digitrec.models import load_model
+    """The shipped CNN, loaded once per process, with one onnxruntime thread.
+
+    Reading feeds the model a handful of digits at a time, where a thread pool
+    costs more than it gains (a 5-digit strip: about 18 ms with one thread
+    against 36 ms with the default pool on 2 busy cores); parallelism comes from
+    serving threads or Dask worker processes instead.
+    """
+    from digitrec.models.cnn.onnx_infer import CnnModel
 
     try:
-        return load_model("default")
+        return CnnModel.load("default", threads=1)
     except ModelError as exc:
         raise ModelError(
             f"digitrec.read: the default model is not available ({exc}); pass model=... "
