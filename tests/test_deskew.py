@@ -62,10 +62,8 @@ def test_bad_input(bad, match):
 
 
 @pytest.mark.mnist
-def test_deskewing_straightens_real_digits():
-    from digitrec.data import load_mnist
-
-    images = load_mnist().train_images[:500]
+def test_deskewing_straightens_real_digits(mnist):
+    images = mnist.train_images[:500]
     before = np.abs(skew_moments(images)[1]).mean()
     after = np.abs(skew_moments(deskew(images))[1]).mean()
     assert before > 0.1

@@ -217,12 +217,11 @@ def test_knn_model_refuses_k_above_training_size():
 
 @pytest.mark.mnist
 @pytest.mark.slow
-def test_study_predictions_identical_to_sklearn():
+def test_study_predictions_identical_to_sklearn(mnist):
     """All 10,000 test predictions of the study's final step equal scikit-learn's."""
-    from digitrec.data import load_mnist
     from digitrec.features import prepare
 
-    data = load_mnist()
+    data = mnist
     ours = KnnModel(k=5, factor=3).fit(data.train_images, data.train_labels)
     ref = KNeighborsClassifier(n_neighbors=5).fit(prepare(data.train_images, 3), data.train_labels)
     expected = ref.predict(prepare(data.test_images, 3))
