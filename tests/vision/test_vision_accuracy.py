@@ -18,10 +18,11 @@ from digitrec.vision.read import default_model
 pytestmark = pytest.mark.mnist
 
 #: (single-digit accuracy, 5-digit exact-string accuracy) each model must reach.
-#: The issue's goals are 0.99 and 0.95. With the CNN of the cnn branch (99.49% on
-#: MNIST) the benchmark measures 98.9-99.8% and 92-96% across seeds, so the test
-#: asserts a floor just under that spread: raise it when the model improves.
-THRESHOLDS = {"default": (0.985, 0.90), "knn-standin": (0.93, 0.60)}
+#: The issue's goals are 0.99 and 0.95. The shipped CNN (99.67% on MNIST) reads
+#: 99.2-99.8% of single digits and 92-95% of 5-digit strings across seeds 100-102
+#: (this test's seed, 100: 99.2% and 94.0%), so singles assert the goal and strings
+#: a floor just under this seed's figure: the string goal is not met reliably yet.
+THRESHOLDS = {"default": (0.99, 0.93), "knn-standin": (0.93, 0.60)}
 N_SINGLES, N_STRINGS = 500, 200
 
 
