@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from digitrec.data.idx import atomic_write
 from digitrec.errors import ModelError
 
 __all__ = ["FORMAT_VERSION", "MODEL_FILE", "SavedModel", "load_saved", "save_model"]
@@ -80,14 +80,7 @@ def save_model(
         {k: np.ascontiguousarray(v) for k, v in arrays.items()},
         metadata={"digitrec": json.dumps(header)},
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, blob)
     return target
 
 
