@@ -34,23 +34,12 @@ from PIL import Image
 
 from digitrec.batch import expand_inputs, run_batch
 from digitrec.batch.run import SCHEMA, read_dataset
+from digitrec.vision.synth import render_plain_row
 
 #: A Dask scheduler spends roughly 0.1-1 ms of CPU per task (Dask's documentation quotes
 #: "about 1 ms" of overhead per task and thousands of tasks/s): the projection assumes
 #: this sustained rate as the scheduler's ceiling.
 SCHEDULER_TASKS_PER_S = 2000
-
-
-def render(digits: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Dark ink on light, slightly noisy paper, digits side by side."""
-    k = len(digits)
-    paper = rng.uniform(200, 245)
-    canvas = np.full((44, 16 + 32 * k), paper) + rng.normal(0, 3, size=(44, 16 + 32 * k))
-    for j, g in enumerate(digits):
-        y, x = 8 + int(rng.integers(-3, 4)), 8 + 32 * j + int(rng.integers(-2, 3))
-        region = canvas[y : y + 28, x : x + 28]
-        canvas[y : y + 28, x : x + 28] = np.minimum(region, paper - g.astype(float) * 0.8)
-    return np.clip(canvas, 0, 255).astype(np.uint8)
 
 
 def make_images(folder: Path, n: int, seed: int = 0) -> list[str]:
@@ -60,7 +49,7 @@ def make_images(folder: Path, n: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     for i in range(n):
         idx = rng.choice(len(data.test_images), size=int(rng.integers(1, 4)), replace=False)
-        img = render([data.test_images[j] for j in idx], rng)
+        img = render_plain_row([data.test_images[j] for j in idx], rng)
         Image.fromarray(img).save(folder / f"scan{i:05d}.png")
     return expand_inputs([folder])
 

@@ -19,35 +19,23 @@ import pytest
 
 pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
-# digitrec.vision (the image reader) is merged from its own branch.
-vision = pytest.importorskip("digitrec.vision")
 
-import dask  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from distributed import Client, LocalCluster, WorkerPlugin  # noqa: E402
-from PIL import Image  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+import dask
+import pyarrow.parquet as pq
+from distributed import Client, LocalCluster, WorkerPlugin
+from PIL import Image
+from typer.testing import CliRunner
 
-from digitrec.batch import done_paths, expand_inputs, read_dataset, run_batch  # noqa: E402
-from digitrec.batch.run import TMP_PREFIX, model_loads  # noqa: E402
-from digitrec.errors import ModelError  # noqa: E402
+from digitrec import vision
+from digitrec.batch import done_paths, expand_inputs, read_dataset, run_batch
+from digitrec.batch.run import TMP_PREFIX, model_loads
+from digitrec.errors import ModelError
+from digitrec.vision.synth import render_plain_row
 
 pytestmark = [pytest.mark.mnist, pytest.mark.timeout(240)]
 
 N_IMAGES = 200
 BAD = {"not-an-image.png": b"this is text", "truncated.png": None, "empty.jpg": b""}
-
-
-def _render(digits: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Dark ink on light, slightly noisy paper, digits side by side."""
-    k = len(digits)
-    paper = rng.uniform(200, 245)
-    canvas = np.full((44, 16 + 32 * k), paper) + rng.normal(0, 3, size=(44, 16 + 32 * k))
-    for j, g in enumerate(digits):
-        y, x = 8 + int(rng.integers(-3, 4)), 8 + 32 * j + int(rng.integers(-2, 3))
-        region = canvas[y : y + 28, x : x + 28]
-        canvas[y : y + 28, x : x + 28] = np.minimum(region, paper - g.astype(float) * 0.8)
-    return np.clip(canvas, 0, 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +48,7 @@ def collection(tmp_path_factory, mnist):
         idx = rng.choice(len(mnist.test_images), size=k, replace=False)
         sub = root / f"box{i % 2}"
         sub.mkdir(exist_ok=True)
-        img = _render([mnist.test_images[j] for j in idx], rng)
+        img = render_plain_row([mnist.test_images[j] for j in idx], rng)
         Image.fromarray(img).save(sub / f"scan{i:04d}.png")
     good_png = (root / "box0" / "scan0000.png").read_bytes()
     for name, content in BAD.items():
