@@ -38,6 +38,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from digitrec._files import atomic_write
 from digitrec.errors import DigitrecError, InputError, ModelError
 
 __all__ = [
@@ -270,16 +271,8 @@ def done_paths(out: str | os.PathLike) -> set[str]:
 def _write_part(table: pa.Table, out: Path, name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     final = out / name
-    tmp = out / f"{TMP_PREFIX}{name}"
-    pq.write_table(table, tmp, compression="zstd")
-    # fsync before the rename: after a power cut a part is either whole or absent.
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, final)
-    return final
+    # atomic_write fsyncs before the rename: after a power cut a part is whole or absent.
+    return atomic_write(final, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def read_dataset(out: str | os.PathLike) -> pa.Table:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from digitrec._files import atomic_write
 from digitrec.errors import IdxFormatError
 
 __all__ = ["IDX_TYPES", "decompress", "parse_idx", "read_idx", "write_idx"]
@@ -209,16 +209,3 @@ def write_idx(
     if path is not None:
         atomic_write(Path(path), content)
     return content
-
-
-def atomic_write(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,9 +9,7 @@ the published figures of the same kind of model (the MNIST page; LeCun et al.
 from __future__ import annotations
 
 import html
-import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
+from digitrec._files import atomic_write, write_json
 from digitrec.errors import InputError
 from digitrec.features.deskew import deskew
 from digitrec.models.knn import ExactKNeighborsClassifier, _block_sums
@@ -251,17 +250,6 @@ td:first-child,td:nth-child(7){{text-align:left}}</style></head><body>
 """
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_leaderboard(result: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``leaderboard.json`` and ``leaderboard.html`` into ``out_dir`` (atomically).
 
@@ -275,6 +263,6 @@ def write_leaderboard(result: dict[str, Any], out_dir: str | os.PathLike) -> dic
         raise InputError(f"--out {out}: expected a folder, found a file; choose another path")
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "leaderboard.json", "html": out / "leaderboard.html"}
-    _write_atomic(paths["json"], json.dumps(result, indent=2) + "\n")
-    _write_atomic(paths["html"], leaderboard_html(result))
+    write_json(paths["json"], result)
+    atomic_write(paths["html"], leaderboard_html(result))
     return paths

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.data.idx import atomic_write
+from digitrec._files import atomic_write
 from digitrec.errors import ModelError
 
 __all__ = ["FORMAT_VERSION", "MODEL_FILE", "SavedModel", "load_saved", "save_model"]

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digitrec._files import atomic_write
+
 __all__ = ["Section", "cards", "figure", "render_page", "table", "write_page"]
 
 CSS = """
@@ -128,8 +130,4 @@ def render_page(title: str, subtitle: Iterable[str], sections: Iterable[Section]
 
 def write_page(path: str | Path, page: str) -> Path:
     """Write the page atomically."""
-    from digitrec.data.idx import atomic_write
-
-    path = Path(path)
-    atomic_write(path, page.encode("utf-8"))
-    return path
+    return atomic_write(path, page)

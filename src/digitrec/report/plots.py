@@ -11,6 +11,8 @@ matplotlib.use("Agg")  # no display here, and none needed: figures go to files.
 import matplotlib.pyplot as plt
 import numpy as np
 
+from digitrec._files import atomic_write
+
 __all__ = [
     "plot_compare",
     "plot_confusion",
@@ -27,16 +29,15 @@ MUTED = "#9ca3af"
 
 def save_figure(fig, path: str | Path) -> Path:
     """Save ``fig`` as PNG via a temporary file (no partial files) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
     try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", facecolor="white")
-        tmp.replace(path)
+        return atomic_write(
+            path,
+            lambda tmp: fig.savefig(
+                tmp, format="png", dpi=110, bbox_inches="tight", facecolor="white"
+            ),
+        )
     finally:
-        tmp.unlink(missing_ok=True)
         plt.close(fig)
-    return path
 
 
 def plot_digit_grid(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from collections.abc import Callable
@@ -11,20 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.data.idx import atomic_write
+from digitrec._files import write_json
 from digitrec.models.classical import STUDY_MODELS
 from digitrec.report import html as H
 from digitrec.report import plots
 from digitrec.study.steps import STUDY, compare, fit_final, sweep
 
 __all__ = ["explore", "reproduce", "write_json"]
-
-
-def write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    path = Path(path)
-    atomic_write(path, (json.dumps(obj, indent=2) + "\n").encode("utf-8"))
-    return path
 
 
 def explore(data, out_dir: str | Path, n: int = 10) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from digitrec._files import atomic_write
 from digitrec.models.cnn.net import DigitNet
 from digitrec.models.cnn.spec import check_arrays, expected_shapes, file_sha256
 
@@ -67,36 +68,30 @@ def export_onnx(
     """
     import onnx
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     net = DigitNet(net.config).eval()._load_from(net)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: Path) -> None:
         # The TorchScript-based exporter (dynamo=False) needs no extra package and
         # handles this plain conv net exactly; opset 17 runs on any recent onnxruntime.
         torch.onnx.export(
             net,
             (torch.zeros(1, 1, 28, 28),),
-            tmp,
+            str(tmp),
             input_names=[ONNX_INPUT],
             output_names=[ONNX_OUTPUT],
             dynamic_axes={ONNX_INPUT: {0: "n"}, ONNX_OUTPUT: {0: "n"}},
             opset_version=17,
             dynamo=False,
         )
-        model = onnx.load(tmp)
+        model = onnx.load(str(tmp))
         for key, value in (metadata or {}).items():
             prop = model.metadata_props.add()
             prop.key, prop.value = key, str(value)
         model.doc_string = "digitrec CNN: images float32 (n,1,28,28) in [0,1] -> logits (n,10)"
         onnx.checker.check_model(model)
-        onnx.save(model, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        onnx.save(model, str(tmp))
+
+    return atomic_write(path, write)
 
 
 def export_saved(weights: str | os.PathLike, onnx_path: str | os.PathLike | None = None) -> Path:
@@ -178,12 +173,4 @@ def quantize_int8(
             model.metadata_props.add(key=prop.key, value=prop.value)
         model.metadata_props.add(key="quantization", value="static int8, per-channel weights")
         onnx.save(model, str(staged))
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        # copy into a temp file beside the target, then rename: no partial file on failure
-        fd, part = tempfile.mkstemp(
-            prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent
-        )
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(staged.read_bytes())
-        os.replace(part, out_path)
-    return out_path
+        return atomic_write(out_path, staged.read_bytes())

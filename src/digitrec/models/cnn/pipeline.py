@@ -6,16 +6,15 @@ pretrained model inside the package.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from digitrec._files import write_json
 from digitrec.models.cnn.calibrate import (
     expected_calibration_error,
     fit_temperature,
@@ -164,17 +163,5 @@ def build_model(
             ONNX_FILE: {"sha256": file_sha256(onnx_path), "bytes": onnx_path.stat().st_size},
         },
     }
-    _write_json(out / CARD_FILE, card)
+    write_json(out / CARD_FILE, card)
     return card
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -8,12 +8,12 @@ onnxruntime and matplotlib (Agg, no display), no torch.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from digitrec._files import atomic_write
 from digitrec.models.cnn.calibrate import expected_calibration_error, rejection_table, risk_coverage
 
 __all__ = ["cnn_vs_knn", "plot_confusions", "plot_errors", "plot_risk_coverage"]
@@ -21,16 +21,9 @@ __all__ = ["cnn_vs_knn", "plot_confusions", "plot_errors", "plot_risk_coverage"]
 
 def _save(fig, path: Path) -> Path:
     """Save a figure atomically (no half-written PNG if interrupted)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    )
 
 
 def plot_errors(

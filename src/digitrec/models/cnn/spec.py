@@ -8,13 +8,11 @@ and a test checks that the two agree.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from digitrec._files import sha256 as file_sha256
 from digitrec.errors import ModelError
 
 __all__ = [
@@ -84,11 +82,6 @@ def expected_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     shapes["head.weight"] = (10, last)
     shapes["head.bias"] = (10,)
     return shapes
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def check_arrays(path: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict:
