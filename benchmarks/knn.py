@@ -31,7 +31,9 @@ from sklearn.neighbors import KNeighborsClassifier
 from threadpoolctl import threadpool_info
 
 from digitrec.data import load_mnist
-from digitrec.models.knn import ExactKNeighborsClassifier, _block_sums
+from digitrec.errors import require_extra
+from digitrec.features import block_sums
+from digitrec.models.knn import ExactKNeighborsClassifier
 
 K = 5
 
@@ -68,8 +70,8 @@ ENGINES = {"sklearn": run_sklearn, "faiss": run_faiss, "digitrec": run_digitrec}
 
 
 def make_case(train_images, y, test_images, y_test, factor):
-    train_sums = _block_sums(train_images, factor).astype(np.float64)
-    test_sums = _block_sums(test_images, factor).astype(np.float64)
+    train_sums = block_sums(train_images, factor).astype(np.float64)
+    test_sums = block_sums(test_images, factor).astype(np.float64)
     scale = float(factor * factor)
     # The study's features: sums / f**2 in float64 (bit-identical to skimage).
     return {
@@ -153,6 +155,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="headline case only")
     args = parser.parse_args()
 
+    require_extra("dev", "benchmarks/knn.py (faiss)")
     coretype = _tune_faiss_blas()
     data = load_mnist(progress=False)
     result: dict = {"k": K, "openblas_coretype": coretype}

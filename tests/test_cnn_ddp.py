@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 pytest.importorskip("digitrec.models.cnn")
 
 import digitrec
-from digitrec.distributed import torchrun_command
+from digitrec.models.cnn.ddp import torchrun_command
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent(
     import json, sys
     import torch
     from digitrec.data import load_mnist
-    from digitrec.distributed import init_from_env, shutdown
+    from digitrec.models.cnn.ddp import init_from_env, shutdown
     from digitrec.models.cnn.spec import DEFAULT_CONFIG
     from digitrec.models.cnn.train import TrainConfig, predict_logits, train
 

@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("torch")
 
 import digitrec
-from digitrec.distributed import Dist, init_from_env, torchrun_command, without_option
 from digitrec.errors import InputError
+from digitrec.models.cnn.ddp import Dist, init_from_env, torchrun_command, without_option
 
 #: A softmax regression trained with the helpers exactly as a training loop uses them.
 SCRIPT = textwrap.dedent(
@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import torch
     import torch.nn.functional as F
-    from digitrec.distributed import init_from_env, shutdown
+    from digitrec.models.cnn.ddp import init_from_env, shutdown
 
     dist = init_from_env()
     torch.set_num_threads(1)

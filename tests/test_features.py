@@ -3,8 +3,7 @@ import pytest
 from skimage.transform import downscale_local_mean
 
 from digitrec.errors import InputError
-from digitrec.features import downscale, flatten, prepare
-from digitrec.models.knn import _block_sums
+from digitrec.features import block_sums, downscale, flatten, prepare
 
 
 def test_downscale_matches_skimage_image_by_image():
@@ -20,7 +19,7 @@ def test_block_sums_divided_equal_downscale_bit_for_bit():
     rng = np.random.default_rng(4)
     images = rng.integers(0, 256, size=(50, 28, 28), dtype=np.uint8)
     for factor in (2, 3, 4, 7):
-        sums = _block_sums(images, factor)
+        sums = block_sums(images, factor)
         assert sums.dtype == np.uint16
         np.testing.assert_array_equal(
             sums / float(factor * factor), downscale(images, factor).reshape(50, -1)

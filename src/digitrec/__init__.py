@@ -2,32 +2,48 @@
 
 The MNIST study reproduced, faster and stronger models, and reading digits in
 real images.
+
+Importing the package is cheap: every name below is imported from its module
+on first use, so ``import digitrec`` (and ``digitrec --help``) loads none of
+scipy, scikit-image, scikit-learn, onnxruntime, torch or numba.
 """
 
-from digitrec.data import fetch, load_dataset, load_mnist, read_idx, write_idx
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+
 from digitrec.errors import DigitrecError
-from digitrec.features import downscale, prepare
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("digitrec")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
-__all__ = [
-    "DigitrecError",
-    "__version__",
-    "downscale",
-    "fetch",
-    "load_dataset",
-    "load_mnist",
-    "prepare",
-    "read",
-    "read_idx",
-    "write_idx",
-]
+#: public name -> the module that defines it (imported on first access).
+_LAZY = {
+    "downscale": "digitrec.features",
+    "fetch": "digitrec.data",
+    "load_dataset": "digitrec.data",
+    "load_mnist": "digitrec.data",
+    "load_model": "digitrec.models",
+    "prepare": "digitrec.features",
+    "read": "digitrec.vision",
+    "read_idx": "digitrec.data",
+    "write_idx": "digitrec.data",
+}
+
+__all__ = ["DigitrecError", "__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str):
-    # digitrec.read pulls in the vision stack (Pillow, scipy, skimage) only when used.
-    if name == "read":
-        from digitrec.vision import read
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'digitrec' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return read
-    raise AttributeError(f"module 'digitrec' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

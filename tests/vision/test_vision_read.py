@@ -167,8 +167,8 @@ def test_pure_noise_finishes_and_is_bounded(counting_model):
 
 
 def test_default_model_is_loaded_once_lazily(monkeypatch, strokes):
-    from digitrec.models.cnn.onnx_infer import CnnModel
-    from digitrec.vision.read import default_model
+    from digitrec.models import shared_model
+    from digitrec.models.cnn.infer import CnnModel
 
     loads = []
 
@@ -177,7 +177,7 @@ def test_default_model_is_loaded_once_lazily(monkeypatch, strokes):
         return CountingModel()
 
     monkeypatch.setattr(CnnModel, "load", fake_load)
-    default_model.cache_clear()
+    shared_model.cache_clear()
     try:
         read(np.full((50, 50), 0.9), model=None)  # blank: no digits, no model needed
         assert loads == []
@@ -185,7 +185,7 @@ def test_default_model_is_loaded_once_lazily(monkeypatch, strokes):
         read(strokes)
         assert loads == [("default", 1)]  # once, single-threaded (small batches)
     finally:
-        default_model.cache_clear()
+        shared_model.cache_clear()
 
 
 def test_small_digits_on_a_large_page_are_reread_at_full_resolution(counting_model):

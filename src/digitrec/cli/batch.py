@@ -80,6 +80,9 @@ def batch(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from digitrec.errors import require_extra
+
+    require_extra("batch", "digitrec batch")
     from digitrec.batch import expand_inputs, run_batch
 
     paths = expand_inputs(inputs)

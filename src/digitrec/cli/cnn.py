@@ -54,9 +54,12 @@ def train_cnn(
     """Train the CNN, calibrate it, test it; save weights, ONNX and a model card to --out."""
     import sys
 
-    from digitrec import distributed
+    from digitrec.errors import require_extra
+
+    require_extra("train", "digitrec train cnn")
     from digitrec.data import load_dataset
     from digitrec.errors import InputError
+    from digitrec.models.cnn import ddp
     from digitrec.models.cnn.pipeline import build_model
     from digitrec.models.cnn.spec import DEFAULT_CONFIG
     from digitrec.models.cnn.train import TrainConfig
@@ -65,10 +68,10 @@ def train_cnn(
         width_list = [int(w) for w in widths.split(",")]
     except ValueError as exc:
         raise InputError(f"--widths: expected three ints like 32,64,128, found {widths!r}") from exc
-    if nproc > 1 and not distributed.under_torchrun():
+    if nproc > 1 and not ddp.under_torchrun():
         # Re-run this very command in nproc processes; they find RANK set and train.
-        raise typer.Exit(distributed.relaunch(nproc, sys.argv[1:]))
-    dist = distributed.init_from_env()
+        raise typer.Exit(ddp.relaunch(nproc, sys.argv[1:]))
+    dist = ddp.init_from_env()
     config = TrainConfig(
         epochs=epochs,
         time_budget=time_budget,
@@ -86,7 +89,7 @@ def train_cnn(
     try:
         card = build_model(data, config, out_dir, dist=dist)
     finally:
-        distributed.shutdown()
+        ddp.shutdown()
     if card is None:  # not the main process
         return
     m = card["metrics"]
@@ -109,6 +112,9 @@ def export(
     ] = None,
 ) -> None:
     """Export a saved CNN's safetensors weights to ONNX (for onnxruntime inference)."""
+    from digitrec.errors import require_extra
+
+    require_extra("train", "digitrec export")
     from digitrec.models.cnn.export import export_saved
 
     path = export_saved(model, onnx_path)

@@ -31,6 +31,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API (/v1/read, /docs) and the drawing page (/)."""
+    from digitrec.errors import require_extra
+
+    require_extra("serve", "digitrec serve")
     import uvicorn
 
     from digitrec.serve import create_app

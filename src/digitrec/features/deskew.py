@@ -9,26 +9,10 @@ moments (LeCun et al. 1998 report "deskewed" results this way).
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import affine_transform
 
-from digitrec.errors import InputError
+from digitrec.features.validate import check_images
 
 __all__ = ["deskew", "skew_moments"]
-
-
-def _check(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[0] == 0:
-        raise InputError(
-            f"images: expected a non-empty array of shape (n, height, width), found shape "
-            f"{images.shape}; add a leading axis for a single image (images[None])"
-        )
-    dtype = images.dtype
-    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
-        raise InputError(f"images: expected real numbers, found dtype {images.dtype}")
-    if not np.isfinite(images).all():
-        raise InputError("images: found NaN or infinity; expected finite pixel values")
-    return images
 
 
 def skew_moments(images) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +30,7 @@ def skew_moments(images) -> tuple[np.ndarray, np.ndarray]:
     alpha : ndarray, shape (n,)
         ``cov(row, col) / var(row)``; 0 for blank or single-row images.
     """
-    images = _check(images).astype(np.float64)
+    images = check_images(images, nonempty=True).astype(np.float64)
     h, w = images.shape[1:]
     rows = np.arange(h, dtype=np.float64)[None, :, None]
     cols = np.arange(w, dtype=np.float64)[None, None, :]
@@ -90,9 +74,11 @@ def deskew(images) -> np.ndarray:
     >>> bool(skew_moments(img)[1][0] > 0.4), bool(abs(skew_moments(deskew(img))[1][0]) < 0.1)
     (True, True)
     """
-    images = _check(images)
+    images = check_images(images, nonempty=True)
     centre, alpha = skew_moments(images)
     h, w = images.shape[1:]
+    from scipy.ndimage import affine_transform
+
     middle = np.array([(h - 1) / 2.0, (w - 1) / 2.0])
     src = images.astype(np.float64)
     out = np.empty_like(src)

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from skimage.transform import downscale_local_mean
 
 from digitrec.errors import InputError
+from digitrec.features.validate import check_images
 
 __all__ = ["downscale", "flatten", "prepare"]
-
-
-def _check_images(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim != 3:
-        raise InputError(
-            f"images: expected an array of shape (n, height, width), found shape {images.shape}; "
-            "add a leading axis for a single image (images[None])"
-        )
-    return images
 
 
 def downscale(images: np.ndarray, factor: int = 3) -> np.ndarray:
@@ -45,24 +35,26 @@ def downscale(images: np.ndarray, factor: int = 3) -> np.ndarray:
     >>> downscale(np.full((1, 28, 28), 9, dtype=np.uint8)).shape
     (1, 10, 10)
     """
-    images = _check_images(images)
+    images = check_images(images)
     if not isinstance(factor, int | np.integer) or factor < 1:
         raise InputError(f"factor: expected a positive integer, found {factor!r}")
     if factor == 1:
         return images.astype(np.float64)
+    from skimage.transform import downscale_local_mean
+
     # One call over the stack: the (1, f, f) block never mixes images.
     return downscale_local_mean(images, (1, factor, factor))
 
 
 def flatten(images: np.ndarray) -> np.ndarray:
     """Reshape (n, h, w) images to (n, h * w) feature rows, without copying."""
-    images = _check_images(images)
+    images = check_images(images)
     return images.reshape(len(images), -1)
 
 
 def prepare(images: np.ndarray, factor: int | None = None) -> np.ndarray:
     """Downscale by ``factor`` (``None`` or 1: raw pixels) and flatten to feature rows."""
-    images = _check_images(images)
+    images = check_images(images)
     if factor is None or factor == 1:
         return flatten(images)
     return flatten(downscale(images, factor))

@@ -25,8 +25,9 @@ from sklearn.svm import SVC
 
 from digitrec._files import atomic_write, write_json
 from digitrec.errors import InputError
+from digitrec.features import block_sums
 from digitrec.features.deskew import deskew
-from digitrec.models.knn import ExactKNeighborsClassifier, _block_sums
+from digitrec.models.knn import ExactKNeighborsClassifier
 
 __all__ = [
     "ENTRIES",
@@ -60,7 +61,7 @@ def _flat(images: np.ndarray) -> np.ndarray:
 
 def _study_features(images: np.ndarray) -> np.ndarray:
     # Integer 3x3 block sums: the study's 10x10 features times 9, exact.
-    return _block_sums(np.asarray(images), 3).astype(np.float64)
+    return block_sums(np.asarray(images), 3).astype(np.float64)
 
 
 def _deskewed(images: np.ndarray) -> np.ndarray:

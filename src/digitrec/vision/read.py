@@ -7,13 +7,13 @@ import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from digitrec.errors import InputError, ModelError
+from digitrec.models.base import Model
 from digitrec.vision.io import Loaded, load_image, reduce
 from digitrec.vision.normalize import InkMap, ink_map, to_mnist
 from digitrec.vision.segment import Piece, segment, select
@@ -100,19 +100,12 @@ class ReadResult:
         return d
 
 
-@lru_cache(maxsize=1)
-def default_model() -> Any:
-    """The shipped CNN, loaded once per process, with one onnxruntime thread.
-
-    Reading feeds the model a handful of digits at a time, where a thread pool
-    costs more than it gains (a 5-digit strip: about 18 ms with one thread
-    against 36 ms with the default pool on 2 busy cores); parallelism comes from
-    serving threads or Dask worker processes instead.
-    """
-    from digitrec.models.cnn.onnx_infer import CnnModel
+def default_model() -> Model:
+    """The shipped CNN: :func:`digitrec.models.shared_model`, one thread, once per process."""
+    from digitrec.models.base import shared_model
 
     try:
-        return CnnModel.load("default", threads=1)
+        return shared_model("default", threads=1)
     except ModelError as exc:
         raise ModelError(
             f"digitrec.read: the default model is not available ({exc}); pass model=... "

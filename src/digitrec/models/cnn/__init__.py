@@ -5,6 +5,6 @@ needs only onnxruntime and numpy. Training lives in :mod:`.train` and
 :mod:`.pipeline`, export in :mod:`.export` (those need the ``train`` extra).
 """
 
-from digitrec.models.cnn.onnx_infer import DEFAULT_MODEL_DIR, CnnModel
+from digitrec.models.cnn.infer import DEFAULT_MODEL_DIR, CnnModel
 
 __all__ = ["DEFAULT_MODEL_DIR", "CnnModel"]

@@ -99,7 +99,7 @@ def build_model(
         Folder receiving ``model.safetensors``, ``model.onnx`` and ``model.json``.
     progress : bool
         Show the training progress bar.
-    dist : digitrec.distributed.Dist, optional
+    dist : digitrec.models.cnn.ddp.Dist, optional
         Train data-parallel (see :func:`~digitrec.models.cnn.train.train`); only the
         main process calibrates, tests and saves.
 

@@ -127,7 +127,7 @@ def cnn_vs_knn(
         ece, temperature, rejection table, model name and sha256), ``agreement``
         (digits both get wrong, that only one gets wrong) and ``figures`` (name -> path).
     """
-    from digitrec.models.cnn.onnx_infer import CnnModel
+    from digitrec.models.cnn.infer import CnnModel
     from digitrec.report.metrics import classification_metrics
 
     model = model if model is not None else CnnModel.load("default")

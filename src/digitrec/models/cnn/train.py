@@ -20,9 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from digitrec.distributed import Dist
 from digitrec.errors import InputError
 from digitrec.models.cnn.augment import Augment
+from digitrec.models.cnn.ddp import Dist
 from digitrec.models.cnn.net import DigitNet
 from digitrec.models.cnn.spec import DEFAULT_CONFIG, check_config
 
@@ -189,7 +189,7 @@ def train(
         Called as ``on_epoch(epoch, net)`` after each epoch; a returned dict is
         added to that epoch's history entry (e.g. a test accuracy). Main process only.
     dist : Dist, optional
-        Data-parallel run (``digitrec.distributed.init_from_env()`` under torchrun):
+        Data-parallel run (``digitrec.models.cnn.ddp.init_from_env()`` under torchrun):
         each process takes its share of every global batch of ``config.batch_size``
         images and DDP averages the gradients, so N processes take the same steps
         as one. Default: this process alone.

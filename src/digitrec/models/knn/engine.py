@@ -1,15 +1,13 @@
-"""k-nearest neighbours: an exact, fast scikit-learn estimator and the study's saved model.
+"""The exact KNN engine: a fast scikit-learn estimator.
 
-:class:`ExactKNeighborsClassifier` is the engine (bounded float32 screening in a
-principal subspace, exact ranking); :class:`KnnModel` is the study's KNN on
-downscaled pixels, saved as safetensors.
+:class:`ExactKNeighborsClassifier` screens candidates in float32 in a principal
+subspace with a rounding-error bound, then ranks them by exact distances; the
+numba kernels live in :mod:`digitrec.models.knn.kernels`.
 """
 
 from __future__ import annotations
 
 import numbers
-import os
-from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -17,10 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from digitrec.errors import InputError, ModelError
-from digitrec.models.store import SavedModel, load_saved, save_model
-
-__all__ = ["ExactKNeighborsClassifier", "KnnModel"]
+__all__ = ["ExactKNeighborsClassifier"]
 
 # Unit roundoff of float32 and float64.
 _U32 = 2.0**-24
@@ -226,7 +221,7 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         self._aug = aug.astype(np.float32) if self._f32 else aug
 
     def _search(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        from digitrec.models.knn_kernels import search_tiled
+        from digitrec.models.knn.kernels import search_tiled
 
         n = X.shape[0]
         dims = self._basis.shape[1]
@@ -291,126 +286,3 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         """Majority label among the k neighbours; ties go to the smallest class."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-
-def _block_sums(images: np.ndarray, factor: int) -> np.ndarray:
-    """Integer sums over factor x factor blocks (zero-padded), flattened.
-
-    Divided by ``factor**2`` they equal
-    :func:`digitrec.features.downscale` exactly, and they store in uint16.
-    """
-    n, h, w = images.shape
-    ph, pw = -h % factor, -w % factor
-    padded = np.pad(images.astype(np.uint16), ((0, 0), (0, ph), (0, pw)))
-    hb, wb = padded.shape[1] // factor, padded.shape[2] // factor
-    sums = padded.reshape(n, hb, factor, wb, factor).sum(axis=(2, 4), dtype=np.uint16)
-    return sums.reshape(n, -1)
-
-
-class KnnModel:
-    """The study's model: KNN on local-mean downscaled pixels.
-
-    It keeps the integer block sums (uint16) and searches them with
-    :class:`ExactKNeighborsClassifier`: dividing every feature by ``factor**2``
-    scales all distances alike, so neighbours, votes and predictions are those
-    of scikit-learn's ``KNeighborsClassifier`` on the study's float64 features
-    (all 10,000 test predictions identical on MNIST).
-
-    Parameters
-    ----------
-    k : int
-        Number of neighbours.
-    factor : int
-        Downscale factor (3: 28x28 -> 10x10; 1: raw pixels).
-    """
-
-    kind = "knn"
-
-    def __init__(self, k: int = 5, factor: int = 3) -> None:
-        self.k = k
-        self.factor = factor
-        self.meta: dict[str, Any] = {}
-
-    def _features(self, images: np.ndarray) -> np.ndarray:
-        images = np.asarray(images)
-        if images.ndim != 3 or images.dtype != np.uint8:
-            raise InputError(
-                f"images: expected uint8 of shape (n, 28, 28), found {images.dtype} of shape "
-                f"{images.shape}"
-            )
-        return self._scale(_block_sums(images, self.factor))
-
-    def _scale(self, sums: np.ndarray) -> np.ndarray:
-        # sum / f**2 in float64 is bit-identical to skimage's downscale_local_mean.
-        return sums / float(self.factor * self.factor)
-
-    def fit(self, images: np.ndarray, labels: np.ndarray) -> KnnModel:
-        """Memorise the training images (n, 28, 28) uint8 and labels (n,)."""
-        if self.k > len(images):
-            raise InputError(
-                f"k={self.k} is larger than the {len(images)} training images; "
-                "choose k <= the training set size"
-            )
-        self._sums = _block_sums(np.asarray(images), self.factor)
-        self._labels = np.asarray(labels, dtype=np.uint8)
-        self._fit_estimator()
-        return self
-
-    def _fit_estimator(self) -> None:
-        # The engine ranks by exact distances between the integer block sums;
-        # dividing every feature by factor**2 scales all distances alike, so
-        # the neighbours and votes are those of the study's float64 features.
-        self._est = ExactKNeighborsClassifier(n_neighbors=self.k).fit(
-            self._sums.astype(np.float64), self._labels
-        )
-
-    def _query(self, images: np.ndarray) -> np.ndarray:
-        images = np.asarray(images)
-        if images.ndim != 3 or images.dtype != np.uint8:
-            raise InputError(
-                f"images: expected uint8 of shape (n, 28, 28), found {images.dtype} of shape "
-                f"{images.shape}"
-            )
-        return _block_sums(images, self.factor).astype(np.float64)
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Predicted labels for (n, 28, 28) uint8 images."""
-        return self._est.predict(self._query(images))
-
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        """Neighbour vote fractions, shape (n, 10)."""
-        return self._est.predict_proba(self._query(images))
-
-    def save(self, path: str | os.PathLike, meta: dict[str, Any] | None = None) -> os.PathLike:
-        """Save to ``path`` with extra metadata (data checksum, metrics)."""
-        return save_model(
-            path,
-            self.kind,
-            {"train_sums": self._sums, "train_labels": self._labels},
-            {
-                "params": {"k": self.k},
-                "preprocessing": {"downscale": self.factor, "input": "uint8 28x28"},
-                **(meta or {}),
-            },
-        )
-
-    @classmethod
-    def from_saved(cls, saved: SavedModel) -> KnnModel:
-        """Rebuild a model from :func:`~digitrec.models.store.load_saved` output."""
-        try:
-            model = cls(
-                k=int(saved.meta["params"]["k"]),
-                factor=int(saved.meta["preprocessing"]["downscale"]),
-            )
-            model._sums = saved.arrays["train_sums"]
-            model._labels = saved.arrays["train_labels"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"{saved.path}: incomplete knn model ({exc!r} missing)") from exc
-        model.meta = saved.meta
-        model._fit_estimator()
-        return model
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> KnnModel:
-        """Load a saved KNN model folder."""
-        return cls.from_saved(load_saved(path, kind=cls.kind))
