@@ -15,6 +15,32 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from digitrec import __version__
+
+        typer.echo(f"digitrec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Read handwritten digits: the MNIST study reproduced, and far past it."""
+    # Commands import the library inside their function: --help and --version stay instant.
+
+
 train_app = typer.Typer(help="Train a model and save it to a folder.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
