@@ -34,7 +34,7 @@ from PIL import Image
 
 from digitrec.batch import expand_inputs, run_batch
 from digitrec.batch.run import SCHEMA, read_dataset
-from digitrec.vision.synth import render_plain_row
+from digitrec.testing.synth import render_plain_row
 
 #: A Dask scheduler spends roughly 0.1-1 ms of CPU per task (Dask's documentation quotes
 #: "about 1 ms" of overhead per task and thousands of tasks/s): the projection assumes

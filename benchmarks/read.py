@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from digitrec.testing.synth import test_set
 from digitrec.vision import read, read_many
-from digitrec.vision.synth import test_set
 
 
 class OnnxLogits:

@@ -1,6 +1,6 @@
 """Write the scan-like test set to a folder: images plus a labels.csv.
 
-The rendering lives in :mod:`digitrec.vision.synth` (tests use it too); this
+The rendering lives in :mod:`digitrec.testing.synth` (tests use it too); this
 script only draws MNIST *test* digits with a fixed seed and saves the files::
 
     PYTHONPATH=src python benchmarks/scans.py --out /tmp/scans --singles 1000 --strings 500
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from digitrec.vision.synth import test_set
+from digitrec.testing.synth import test_set
 
 
 def main() -> None:

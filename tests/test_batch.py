@@ -30,7 +30,7 @@ from digitrec import vision
 from digitrec.batch import done_paths, expand_inputs, read_dataset, run_batch
 from digitrec.batch.run import TMP_PREFIX, model_loads
 from digitrec.errors import ModelError
-from digitrec.vision.synth import render_plain_row
+from digitrec.testing.synth import render_plain_row
 
 pytestmark = [pytest.mark.mnist, pytest.mark.timeout(240)]
 

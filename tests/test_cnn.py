@@ -325,7 +325,7 @@ def test_a_pickle_posing_as_weights_never_runs(tmp_path):
 
 
 def test_cnn_vs_knn_metrics_and_figures(tiny_model_dir, tmp_path):
-    from digitrec.models.cnn.report import cnn_vs_knn
+    from digitrec.experiments.cnn_section import cnn_vs_knn
 
     data = FakeData()
     model = CnnModel.load(tiny_model_dir)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from digitrec.errors import InputError
-from digitrec.models.leaderboard import (
+from digitrec.experiments.leaderboard import (
     ENTRIES,
     PUBLISHED,
     run_leaderboard,

@@ -28,7 +28,7 @@ def _python(code: str) -> str:
 def _loaded_after(statement: str) -> list[str]:
     code = f"import sys\n{statement}\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     # The last line is the list (help text may come before it).
-    return eval(_python(code).splitlines()[-1])  # noqa: S307  (our own subprocess prints it)
+    return eval(_python(code).splitlines()[-1])
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from digitrec.study import STUDY, compare, final, reproduce, study_split, sweep
+from digitrec.experiments import STUDY, compare, final, reproduce, study_split, sweep
 
 pytestmark = pytest.mark.mnist
 
@@ -41,7 +41,7 @@ def test_sweep_picks_up_k5(mnist):
 
 
 def test_reproduce_writes_report(mnist, tmp_path):
-    from digitrec.study.cnn_section import cnn_section
+    from digitrec.experiments.cnn_section import cnn_section
 
     metrics = reproduce(mnist, tmp_path, extra_sections=[cnn_section])
     on_disk = json.loads((tmp_path / "metrics.json").read_text())

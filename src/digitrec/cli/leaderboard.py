@@ -29,7 +29,7 @@ def leaderboard(
 ) -> None:
     """Train classical models, time them, and write leaderboard.html and .json."""
     from digitrec.data import load_dataset
-    from digitrec.models.leaderboard import run_leaderboard, write_leaderboard
+    from digitrec.experiments.leaderboard import run_leaderboard, write_leaderboard
 
     data = load_dataset(dataset, data_dir)
     keys = None if models is None else [m.strip() for m in models.split(",") if m.strip()]

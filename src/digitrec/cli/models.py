@@ -64,7 +64,7 @@ def evaluate(
 
     data = load_dataset(dataset, data_dir)
     if model is None:
-        from digitrec.study import final as study_final
+        from digitrec.experiments import final as study_final
 
         with console.status("training KNN (k=5) on 60,000 10x10 images and predicting 10,000"):
             metrics = study_final(data)

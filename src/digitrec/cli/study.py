@@ -29,7 +29,7 @@ def explore(
     data_dir: DataDir = None,
 ) -> None:
     """Summarise the data set and save a grid of the first ten training digits."""
-    from digitrec.study.reproduce import explore as draw
+    from digitrec.experiments.reproduce import explore as draw
 
     data = _load(dataset, data_dir)
     path = draw(data, out_dir)
@@ -51,8 +51,8 @@ def compare(
     as_json: JsonFlag = False, dataset: DatasetName = "mnist", data_dir: DataDir = None
 ) -> None:
     """Compare KNN, naive Bayes and logistic regression on the 6,000-image split."""
+    from digitrec.experiments import compare as run
     from digitrec.models.classical import STUDY_MODELS
-    from digitrec.study import compare as run
 
     data = _load(dataset, data_dir)
     with console.status("fitting") as status:
@@ -77,7 +77,7 @@ def sweep(
     data_dir: DataDir = None,
 ) -> None:
     """KNN accuracy for k = 1..k-max on the 10x10 split."""
-    from digitrec.study import sweep as run
+    from digitrec.experiments import sweep as run
 
     data = _load(dataset, data_dir)
     with console.status("sweeping k") as status:
@@ -103,8 +103,8 @@ def reproduce(
     """Run the whole study and write report.html, metrics.json and the figures."""
     import time
 
-    from digitrec.study import reproduce as run
-    from digitrec.study.cnn_section import cnn_section
+    from digitrec.experiments import reproduce as run
+    from digitrec.experiments.cnn_section import cnn_section
 
     start = time.perf_counter()
     data = _load(dataset, data_dir)

@@ -17,6 +17,8 @@ __all__ = [
     "plot_compare",
     "plot_confusion",
     "plot_digit_grid",
+    "plot_errors",
+    "plot_risk_coverage",
     "plot_sweep",
     "save_figure",
 ]
@@ -27,13 +29,28 @@ WRONG = "#dc2626"
 MUTED = "#9ca3af"
 
 
-def save_figure(fig, path: str | Path) -> Path:
-    """Save ``fig`` as PNG via a temporary file (no partial files) and close it."""
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Save ``fig`` as PNG atomically (no partial files) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; closed afterwards, even on failure.
+    path : path-like
+        The ``.png`` file.
+    dpi : int
+        Resolution.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     try:
         return atomic_write(
             path,
             lambda tmp: fig.savefig(
-                tmp, format="png", dpi=110, bbox_inches="tight", facecolor="white"
+                tmp, format="png", dpi=dpi, bbox_inches="tight", facecolor="white"
             ),
         )
     finally:
@@ -121,22 +138,122 @@ def plot_sweep(rows: list[dict], chosen: int):
     return fig
 
 
-def plot_confusion(matrix, title: str = "Confusion matrix"):
-    """A heat map of a 10x10 confusion matrix, counts written in the cells."""
-    m = np.asarray(matrix)
-    fig, ax = plt.subplots(figsize=(5.6, 4.8))
-    # Log colour scale: the diagonal dwarfs the errors, which are what matters.
-    shown = np.log1p(m)
-    ax.imshow(shown, cmap="Blues")
-    for i in range(m.shape[0]):
-        for j in range(m.shape[1]):
-            if m[i, j]:
-                color = "white" if shown[i, j] > shown.max() * 0.6 else INK
-                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=7, color=color)
-    ax.set_xticks(range(m.shape[1]))
-    ax.set_yticks(range(m.shape[0]))
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=11)
+def _write_counts(ax, m: np.ndarray, shown: np.ndarray, skip_diagonal: bool) -> None:
+    """Write each nonzero count in its cell, white on the darkest cells."""
+    dark = np.nanmax(shown) * 0.6 if np.isfinite(shown).any() else np.inf
+    for (i, j), v in np.ndenumerate(m):
+        if v and not (skip_diagonal and i == j):
+            color = "white" if shown[i, j] > dark else INK
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color=color)
+
+
+def plot_confusion(matrices, title: str = "Confusion matrix", *, errors_only: bool = False):
+    """Heat maps of 10x10 confusion matrices, counts written in the cells.
+
+    Parameters
+    ----------
+    matrices : array-like or dict
+        One matrix (titled ``title``), or ``{name: matrix}`` drawn side by side.
+    title : str
+        Title of a single matrix.
+    errors_only : bool
+        Leave the diagonal blank and colour only the errors (with a colour bar),
+        each panel titled with its share correct; else a log colour scale over
+        every cell.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    named = dict(matrices) if isinstance(matrices, dict) else {title: matrices}
+    width, height = (5.0, 4.4) if errors_only else (5.6, 4.8)
+    fig, axes = plt.subplots(1, len(named), figsize=(width * len(named), height), squeeze=False)
+    for ax, (name, matrix) in zip(axes[0], named.items(), strict=True):
+        m = np.asarray(matrix)
+        if errors_only:
+            # The correct answers would drown the errors' scale.
+            shown = m.astype(float)
+            np.fill_diagonal(shown, np.nan)
+            name = f"{name}: {int(np.trace(m))}/{int(m.sum())} correct"
+        else:
+            shown = np.log1p(m)  # log scale: the diagonal dwarfs the errors
+        image = ax.imshow(shown, cmap="Reds" if errors_only else "Blues")
+        _write_counts(ax, m, shown, skip_diagonal=errors_only)
+        ax.set_xticks(range(m.shape[1]))
+        ax.set_yticks(range(m.shape[0]))
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(name, fontsize=11)
+        if errors_only:
+            fig.colorbar(image, ax=ax, shrink=0.8)
     fig.tight_layout()
+    return fig
+
+
+def plot_errors(
+    images: np.ndarray,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    max_digits: int = 60,
+    title: str = "CNN errors, most confident first",
+):
+    """The misread digits, most confident first, captioned ``true→predicted confidence``.
+
+    Parameters
+    ----------
+    images : ndarray (n, 28, 28)
+        The test images.
+    labels : ndarray (n,)
+        Their true digits.
+    probs : ndarray (n, 10)
+        A model's probabilities.
+    max_digits : int
+        At most this many digits are drawn.
+    title : str
+        Figure title (the counts are appended).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    pred = probs.argmax(1)
+    conf = probs.max(1)
+    wrong = np.flatnonzero(pred != labels)
+    n_wrong = len(wrong)
+    wrong = wrong[np.argsort(-conf[wrong], kind="stable")][:max_digits]
+    cols = 10
+    rows = max(1, int(np.ceil(len(wrong) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.15 + 0.4), squeeze=False)
+    fig.suptitle(f"{title} ({n_wrong} of {len(labels)})", fontsize=10)
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k < len(wrong):
+            i = wrong[k]
+            ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=255)
+            ax.set_title(f"{labels[i]}→{pred[i]} {conf[i]:.2f}", fontsize=7, pad=2)
+    return fig
+
+
+def plot_risk_coverage(curves: dict[str, dict[str, np.ndarray]]):
+    """Risk (error among accepted digits) against coverage (share accepted), per model.
+
+    Parameters
+    ----------
+    curves : dict
+        Model name -> ``{"coverage": array, "risk": array}`` (fractions).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for name, c in curves.items():
+        ax.plot(c["coverage"] * 100, c["risk"] * 100, label=name)
+    ax.set_xlabel("coverage: digits accepted (%)")
+    ax.set_ylabel("risk: error among accepted (%)")
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_xlim(50, 100)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    ax.set_title("Rejecting the least confident digits")
     return fig

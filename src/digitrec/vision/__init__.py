@@ -8,7 +8,7 @@ Modules, one per step: :mod:`~digitrec.vision.io` (loading images safely),
 :mod:`~digitrec.vision.normalize` (polarity, illumination, binarisation,
 MNIST normalisation), :mod:`~digitrec.vision.segment` (digits left to right),
 :mod:`~digitrec.vision.read` (the whole pipeline) and
-:mod:`~digitrec.vision.synth` (scan-like test images from MNIST).
+:mod:`~digitrec.testing.synth` (scan-like test images from MNIST).
 """
 
 from digitrec.vision.io import load_image

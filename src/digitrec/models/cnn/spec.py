@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from digitrec._files import sha256 as file_sha256
-from digitrec.errors import ModelError
+from digitrec.errors import InputError, ModelError
 
 __all__ = [
     "ARCH",
@@ -42,17 +42,17 @@ def check_config(config: Any) -> dict[str, Any]:
         If ``widths`` is not three positive ints or ``dropout`` is not in [0, 1).
     """
     if not isinstance(config, dict):
-        raise ValueError(f"expected a dict config, found {type(config).__name__}")
+        raise InputError(f"expected a dict config, found {type(config).__name__}")
     widths = config.get("widths")
     if (
         not isinstance(widths, list)
         or len(widths) != 3
         or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
     ):
-        raise ValueError(f"widths: expected three positive ints, found {widths!r}")
+        raise InputError(f"widths: expected three positive ints, found {widths!r}")
     dropout = config.get("dropout", 0.0)
     if not isinstance(dropout, int | float) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout: expected a number in [0, 1), found {dropout!r}")
+        raise InputError(f"dropout: expected a number in [0, 1), found {dropout!r}")
     return {"widths": list(widths), "dropout": float(dropout)}
 
 
@@ -98,7 +98,7 @@ def check_arrays(path: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray])
         )
     try:
         config = check_config(meta.get("net"))
-    except ValueError as exc:
+    except InputError as exc:
         raise ModelError(f"{path}: invalid network config in metadata ({exc})") from exc
     want = expected_shapes(config)
     missing = sorted(set(want) - set(arrays))

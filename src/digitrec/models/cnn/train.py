@@ -89,7 +89,7 @@ class TrainConfig:
             raise InputError(f"device: expected cpu, cuda or auto, found {self.device!r}")
         try:
             self.net = check_config(self.net)
-        except ValueError as exc:
+        except InputError as exc:
             raise InputError(f"network config: {exc}") from exc
         return self
 

@@ -15,6 +15,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from digitrec.errors import InputError
+
 __all__ = ["ExactKNeighborsClassifier"]
 
 # Unit roundoff of float32 and float64.
@@ -99,7 +101,7 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         for name in ("n_neighbors", "block_size"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(
+                raise InputError(
                     f"{name}: expected a positive integer, found {value!r}; "
                     f"pass e.g. {name}={5 if name == 'n_neighbors' else 256}"
                 )
@@ -107,7 +109,7 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         if dims != "auto" and (
             not isinstance(dims, numbers.Integral) or isinstance(dims, bool) or dims < 1
         ):
-            raise ValueError(f"screen_dims: expected 'auto' or a positive integer, found {dims!r}")
+            raise InputError(f"screen_dims: expected 'auto' or a positive integer, found {dims!r}")
 
     def fit(self, X, y) -> ExactKNeighborsClassifier:
         """Memorise the training set.
@@ -161,7 +163,7 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         k = self.n_neighbors if n_neighbors is None else n_neighbors
         if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"n_neighbors: expected a positive integer, found {k!r}")
+            raise InputError(f"n_neighbors: expected a positive integer, found {k!r}")
         query_is_train = X is None
         if query_is_train:
             X = self._fit_X
@@ -171,7 +173,7 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         if k > self.n_samples_fit_:
             shown = k - 1 if query_is_train else k
             rel = "<" if query_is_train else "<="
-            raise ValueError(
+            raise InputError(
                 f"Expected n_neighbors {rel} n_samples_fit, but n_neighbors = {shown}, "
                 f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}; "
                 "choose fewer neighbours or fit on more rows"

@@ -1,7 +1,7 @@
 """The study's steps: the split, the model comparison, the k sweep, the final KNN.
 
 Each step is a plain function over a loaded :class:`~digitrec.data.Data`, so
-that the CLI commands, :func:`digitrec.study.reproduce` and the tests all run
+that the CLI commands, :func:`digitrec.experiments.reproduce` and the tests all run
 the same code.
 """
 

@@ -8,7 +8,6 @@ the published figures of the same kind of model (the MNIST page; LeCun et al.
 
 from __future__ import annotations
 
-import html
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -23,11 +22,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
-from digitrec._files import atomic_write, write_json
+from digitrec._files import write_json
 from digitrec.errors import InputError
 from digitrec.features import block_sums
 from digitrec.features.deskew import deskew
 from digitrec.models.knn import ExactKNeighborsClassifier
+from digitrec.report import html as H
 
 __all__ = [
     "ENTRIES",
@@ -217,38 +217,32 @@ def run_leaderboard(
 
 def leaderboard_html(result: dict[str, Any]) -> str:
     """A self-contained HTML page with the leaderboard and the published figures."""
-    esc = html.escape
-    body = []
-    for row in sorted(result["rows"], key=lambda r: r["test_error_pct"]):
-        pub = row["published"]
-        body.append(
-            f"<tr><td>{esc(row['model'])}</td><td>{row['test_error_pct']:.2f}</td>"
-            f"<td>{row['train_s']:.1f}</td><td>{row['train_cpu_s']:.1f}</td>"
-            f"<td>{row['predict_s']:.1f}</td><td>{row['predict_cpu_s']:.1f}</td>"
-            f"<td>{esc(pub['model'])}</td><td>{pub['error_pct']:.2f}</td></tr>"
-        )
-    published = "".join(
-        f"<tr><td>{esc(p['model'])}</td><td>{p['error_pct']:.2f}</td>"
-        f"<td>{esc(p['source'])}</td></tr>"
-        for p in result["published"].values()
+    rows = sorted(result["rows"], key=lambda r: r["test_error_pct"])
+    ours = H.table(
+        ["model", "test error %", "train s", "train CPU s", "predict s", "predict CPU s",
+         "published, comparable", "published error %"],
+        [
+            [r["model"], f"{r['test_error_pct']:.2f}", f"{r['train_s']:.1f}",
+             f"{r['train_cpu_s']:.1f}", f"{r['predict_s']:.1f}", f"{r['predict_cpu_s']:.1f}",
+             r["published"]["model"], f"{r['published']['error_pct']:.2f}"]
+            for r in rows
+        ],
+    )  # fmt: skip
+    published = H.table(
+        ["model", "test error %", "source"],
+        [[p["model"], f"{p['error_pct']:.2f}", p["source"]] for p in result["published"].values()],
     )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>digitrec classical leaderboard</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
-td:first-child,td:nth-child(7){{text-align:left}}</style></head><body>
-<h1>Classical models on {esc(str(result["dataset"]))}</h1>
-<p>Trained on {result["n_train"]:,} images, tested on {result["n_test"]:,};
-{result["cpu_count"]} CPU cores (shared machines make times approximate).</p>
-<table><thead><tr><th>model</th><th>test error %</th><th>train s</th><th>train CPU s</th>
-<th>predict s</th><th>predict CPU s</th>
-<th>published, comparable</th><th>published error %</th></tr></thead>
-<tbody>{"".join(body)}</tbody></table>
-<h2>Published figures</h2>
-<table><thead><tr><th>model</th><th>test error %</th><th>source</th></tr></thead>
-<tbody>{published}</tbody></table>
-</body></html>
-"""
+    return H.render_page(
+        f"Classical models on {result['dataset']}",
+        [
+            f"Trained on {result['n_train']:,} images, tested on {result['n_test']:,}; "
+            f"{result['cpu_count']} CPU cores (shared machines make times approximate)."
+        ],
+        [
+            H.Section("Leaderboard", ours, anchor="leaderboard"),
+            H.Section("Published figures", published, anchor="published"),
+        ],
+    )
 
 
 def write_leaderboard(result: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Path]:
@@ -265,5 +259,5 @@ def write_leaderboard(result: dict[str, Any], out_dir: str | os.PathLike) -> dic
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "leaderboard.json", "html": out / "leaderboard.html"}
     write_json(paths["json"], result)
-    atomic_write(paths["html"], leaderboard_html(result))
+    H.write_page(paths["html"], leaderboard_html(result))
     return paths

@@ -1,7 +1,7 @@
 """The MNIST study, step by step, and the whole of it as one report."""
 
-from digitrec.study.reproduce import reproduce
-from digitrec.study.steps import (
+from digitrec.experiments.reproduce import reproduce
+from digitrec.experiments.steps import (
     STUDY,
     FinalResult,
     Split,
