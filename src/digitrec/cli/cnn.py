@@ -58,16 +58,11 @@ def train_cnn(
 
     require_extra("train", "digitrec train cnn")
     from digitrec.data import load_dataset
-    from digitrec.errors import InputError
     from digitrec.models.cnn import ddp
     from digitrec.models.cnn.pipeline import build_model
-    from digitrec.models.cnn.spec import DEFAULT_CONFIG
     from digitrec.models.cnn.train import TrainConfig
 
-    try:
-        width_list = [int(w) for w in widths.split(",")]
-    except ValueError as exc:
-        raise InputError(f"--widths: expected three ints like 32,64,128, found {widths!r}") from exc
+    net = _net_config(widths)  # a bad --widths fails here, before any relaunch
     if nproc > 1 and not ddp.under_torchrun():
         # Re-run this very command in nproc processes; they find RANK set and train.
         raise typer.Exit(ddp.relaunch(nproc, sys.argv[1:]))
@@ -83,7 +78,7 @@ def train_cnn(
         augment_strength=augment_strength,
         device=device,
         threads=max(1, threads // dist.world_size),
-        net={**DEFAULT_CONFIG, "widths": width_list},
+        net=net,
     ).check()
     data = load_dataset(dataset, data_dir)
     try:
@@ -99,6 +94,18 @@ def train_cnn(
     )
     if as_json:
         out.print_json(json.dumps(card))
+
+
+def _net_config(widths: str) -> dict:
+    """The network config of ``--widths`` ("32,64,128")."""
+    from digitrec.errors import InputError
+    from digitrec.models.cnn.spec import DEFAULT_CONFIG
+
+    try:
+        width_list = [int(w) for w in widths.split(",")]
+    except ValueError as exc:
+        raise InputError(f"--widths: expected three ints like 32,64,128, found {widths!r}") from exc
+    return {**DEFAULT_CONFIG, "widths": width_list}
 
 
 @app.command()

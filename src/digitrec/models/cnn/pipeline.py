@@ -119,17 +119,7 @@ def build_model(
         return None  # the replicas are identical: one process writes the model
     calib = _calibration(result, data)
     t = calib["temperature"]
-    test_logits = predict_logits(result.net, data.test_images)
-    test_labels = data.test_labels.astype(np.int64)
-    test_probs = softmax_t(test_logits, t)
-    metrics = {
-        "accuracy": float((test_logits.argmax(1) == test_labels).mean()),
-        "n_test": len(test_labels),
-        "nll": nll(test_logits, test_labels, t),
-        "ece": expected_calibration_error(test_probs, test_labels),
-        "ece_uncalibrated": expected_calibration_error(softmax_t(test_logits), test_labels),
-        "rejection": rejection_table(test_probs, test_labels),
-    }
+    metrics = _test_metrics(result, data, t)
     meta = {
         "name": Path(out).name,
         "arch": ARCH,
@@ -153,7 +143,26 @@ def build_model(
         },
         "code": code,
     }
-    out = Path(out)
+    return _save(Path(out), result, meta)
+
+
+def _test_metrics(result: TrainResult, data, t: float) -> dict[str, Any]:
+    """Test-set accuracy, NLL, calibration and rejection table at temperature ``t``."""
+    test_logits = predict_logits(result.net, data.test_images)
+    test_labels = data.test_labels.astype(np.int64)
+    test_probs = softmax_t(test_logits, t)
+    return {
+        "accuracy": float((test_logits.argmax(1) == test_labels).mean()),
+        "n_test": len(test_labels),
+        "nll": nll(test_logits, test_labels, t),
+        "ece": expected_calibration_error(test_probs, test_labels),
+        "ece_uncalibrated": expected_calibration_error(softmax_t(test_logits), test_labels),
+        "rejection": rejection_table(test_probs, test_labels),
+    }
+
+
+def _save(out: Path, result: TrainResult, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write weights, ONNX and the model card (with both files' checksums); return the card."""
     weights = save_model(out, "cnn", state_arrays(result.net), meta)
     onnx_path = export_onnx(result.net, out / ONNX_FILE, onnx_metadata(weights, meta))
     card = {

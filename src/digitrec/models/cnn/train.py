@@ -198,20 +198,76 @@ def train(
     -------
     TrainResult
     """
-    from tqdm.auto import tqdm
-
     cfg = (config or TrainConfig()).check()
-    images, labels = np.asarray(images), np.asarray(labels)
+    dist = dist or Dist()
+    loop = _setup(images, labels, cfg, dist)
+    history: list[dict[str, float]] = []
+    for epoch in range(cfg.epochs):
+        entry, done = _run_epoch(loop, epoch, progress)
+        if on_epoch is not None and dist.is_main:
+            entry.update(on_epoch(epoch + 1, loop.net) or {})
+            loop.net.train()
+        history.append(entry)
+        if done:
+            break
+    loop.net.eval()
+    return TrainResult(
+        net=loop.net,
+        config=cfg,
+        seconds=loop.train_seconds,
+        images_seen=int(dist.sum(loop.seen)[0]),
+        steps=loop.step,
+        history=history,
+        train_idx=loop.train_idx,
+        holdout_idx=loop.holdout_idx,
+    )
+
+
+@dataclass
+class _Loop:
+    """The training loop's state: data, network, optimiser, generators and counters."""
+
+    cfg: TrainConfig
+    dist: Dist
+    device: torch.device
+    net: DigitNet
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    augment: Augment | None
+    gen: torch.Generator
+    aug_gen: torch.Generator
+    x_all: torch.Tensor
+    y_all: torch.Tensor
+    train_idx: np.ndarray
+    holdout_idx: np.ndarray
+    steps_per_epoch: int
+    step: int = 0
+    seen: int = 0
+    train_seconds: float = 0.0
+    #: Seconds of training so far as of the last step (rank 0's clock when distributed).
+    elapsed: float = 0.0
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.cfg.epochs
+
+
+def _check_inputs(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, dist: Dist) -> None:
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
         raise InputError(f"images: expected uint8 (n, 28, 28), found {images.dtype} {images.shape}")
     if len(labels) != len(images):
         raise InputError(f"labels: expected {len(images)} labels, found {len(labels)}")
-    dist = dist or Dist()
     if cfg.batch_size % dist.world_size:
         raise InputError(
             f"batch size: expected a multiple of the {dist.world_size} processes, found "
             f"{cfg.batch_size}; choose --batch-size divisible by --nproc"
         )
+
+
+def _setup(images, labels, cfg: TrainConfig, dist: Dist) -> _Loop:
+    """Check the inputs, seed everything, split off the hold-out, build net and optimiser."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    _check_inputs(images, labels, cfg, dist)
     device = _device(cfg.device)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -229,90 +285,97 @@ def train(
             f"training set: {n} images after the hold-out, fewer than one batch "
             f"({cfg.batch_size}); lower --batch-size or --holdout"
         )
-    steps_per_epoch = n // cfg.batch_size  # drop the ragged last batch (batch norm)
-    total_steps = steps_per_epoch * cfg.epochs
-
     net = DigitNet(cfg.net).to(device).to(memory_format=torch.channels_last)
-    model = dist.wrap(net)  # DDP when distributed; ``net`` stays the plain module to return
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
-    augment = Augment().scaled(cfg.augment_strength) if cfg.augment else None
-
-    history: list[dict[str, float]] = []
-    step, seen, train_seconds = 0, 0, 0.0
-    done = False
-    for epoch in range(cfg.epochs):
-        net.train()
-        order = torch.randperm(n, generator=gen)
-        bar = tqdm(
-            range(steps_per_epoch),
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not (progress and dist.is_main),
-            leave=True,
-            dynamic_ncols=True,
-        )
-        loss_sum, correct, count = 0.0, 0, 0
-        t0 = time.perf_counter()
-        for b in bar:
-            idx = dist.shard(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-            x, y = _to_batch(x_all[idx], device), y_all[idx].to(device)
-            if augment is not None:
-                x = augment(x, aug_gen if device.type == "cpu" else None)
-            elapsed = train_seconds + time.perf_counter() - t0
-            frac = step / total_steps
-            if cfg.time_budget:
-                frac = max(frac, elapsed / cfg.time_budget)
-                # Every process must use rank 0's clock: the same learning rate (else the
-                # replicas drift apart) and the same last step (else the others hang).
-                frac, elapsed = dist.from_main(frac, elapsed)
-            for group in opt.param_groups:
-                group["lr"] = one_cycle(frac, cfg.max_lr, cfg.warmup)
-
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-            step += 1
-            seen += len(y)
-            count += len(y)
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            if b % 20 == 0 or b == steps_per_epoch - 1:
-                bar.set_postfix(
-                    loss=f"{loss_sum / count:.4f}",
-                    acc=f"{correct / count:.4f}",
-                    img_s=f"{count / (time.perf_counter() - t0):.0f}",
-                )
-            if cfg.time_budget and elapsed >= cfg.time_budget:
-                done = True
-                break
-        bar.close()
-        epoch_seconds = time.perf_counter() - t0
-        train_seconds += epoch_seconds
-        loss_sum, correct, count = dist.sum(loss_sum, correct, count)  # over all processes
-        entry = {
-            "epoch": epoch + 1,
-            "loss": round(loss_sum / max(count, 1), 5),
-            "train_accuracy": round(correct / max(count, 1), 5),
-            "seconds": round(epoch_seconds, 1),
-            "images_per_second": round(count / epoch_seconds, 1),
-        }
-        if on_epoch is not None and dist.is_main:
-            entry.update(on_epoch(epoch + 1, net) or {})
-            net.train()
-        history.append(entry)
-        if done:
-            break
-    net.eval()
-    seen = int(dist.sum(seen)[0])
-    return TrainResult(
+    return _Loop(
+        cfg=cfg,
+        dist=dist,
+        device=device,
         net=net,
-        config=cfg,
-        seconds=train_seconds,
-        images_seen=seen,
-        steps=step,
-        history=history,
+        model=dist.wrap(net),  # DDP when distributed; ``net`` stays the plain module
+        opt=torch.optim.AdamW(net.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay),
+        augment=Augment().scaled(cfg.augment_strength) if cfg.augment else None,
+        gen=gen,
+        aug_gen=aug_gen,
+        x_all=x_all,
+        y_all=y_all,
         train_idx=train_idx,
         holdout_idx=holdout_idx,
+        steps_per_epoch=n // cfg.batch_size,  # drop the ragged last batch (batch norm)
     )
+
+
+def _run_epoch(loop: _Loop, epoch: int, progress: bool) -> tuple[dict[str, float], bool]:
+    """One pass over the training set: (history entry, whether the time budget ran out)."""
+    from tqdm.auto import tqdm
+
+    cfg, dist = loop.cfg, loop.dist
+    loop.net.train()
+    order = torch.randperm(len(loop.x_all), generator=loop.gen)
+    bar = tqdm(
+        range(loop.steps_per_epoch),
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        disable=not (progress and dist.is_main),
+        leave=True,
+        dynamic_ncols=True,
+    )
+    loss_sum, correct, count = 0.0, 0, 0
+    done = False
+    t0 = time.perf_counter()
+    for b in bar:
+        idx = dist.shard(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
+        loss, n_right, n = _train_step(loop, idx, t0)
+        count += n
+        loss_sum += loss * n
+        correct += n_right
+        if b % 20 == 0 or b == loop.steps_per_epoch - 1:
+            bar.set_postfix(
+                loss=f"{loss_sum / count:.4f}",
+                acc=f"{correct / count:.4f}",
+                img_s=f"{count / (time.perf_counter() - t0):.0f}",
+            )
+        if cfg.time_budget and loop.elapsed >= cfg.time_budget:
+            done = True
+            break
+    bar.close()
+    epoch_seconds = time.perf_counter() - t0
+    loop.train_seconds += epoch_seconds
+    loss_sum, correct, count = dist.sum(loss_sum, correct, count)  # over all processes
+    entry = {
+        "epoch": epoch + 1,
+        "loss": round(loss_sum / max(count, 1), 5),
+        "train_accuracy": round(correct / max(count, 1), 5),
+        "seconds": round(epoch_seconds, 1),
+        "images_per_second": round(count / epoch_seconds, 1),
+    }
+    return entry, done
+
+
+def _train_step(loop: _Loop, idx: torch.Tensor, t0: float) -> tuple[float, int, int]:
+    """One optimiser step on the batch ``idx``: (mean loss, correct, batch size).
+
+    ``t0`` is when the epoch started; the learning rate follows the time spent
+    under a time budget.
+    """
+    cfg, device = loop.cfg, loop.device
+    x, y = _to_batch(loop.x_all[idx], device), loop.y_all[idx].to(device)
+    if loop.augment is not None:
+        x = loop.augment(x, loop.aug_gen if device.type == "cpu" else None)
+    elapsed = loop.train_seconds + time.perf_counter() - t0
+    frac = loop.step / loop.total_steps
+    if cfg.time_budget:
+        frac = max(frac, elapsed / cfg.time_budget)
+        # Every process must use rank 0's clock: the same learning rate (else the
+        # replicas drift apart) and the same last step (else the others hang).
+        frac, elapsed = loop.dist.from_main(frac, elapsed)
+    loop.elapsed = elapsed
+    for group in loop.opt.param_groups:
+        group["lr"] = one_cycle(frac, cfg.max_lr, cfg.warmup)
+
+    logits = loop.model(x)
+    loss = F.cross_entropy(logits, y)
+    loop.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    loop.opt.step()
+    loop.step += 1
+    loop.seen += len(y)
+    return loss.item(), int((logits.argmax(1) == y).sum()), len(y)

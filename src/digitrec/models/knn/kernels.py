@@ -141,93 +141,136 @@ def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_in
         r0 = b * qb
         r1 = min(r0 + qb, m)
         rows = r1 - r0
-        # Laid out (chunk, query) so that the scan below runs along queries:
+        # Laid out (chunk, query) so that the scan runs along queries:
         # element-wise minima that vectorise, no horizontal reductions.
         chunk_min = np.empty((n_chunks, rows))
         top_v = np.full((rows, n_probe), np.inf)
         top_i = np.full((rows, n_probe), -1, dtype=np.int64)
-        worst = np.full(rows, np.inf)
-        zb_t = np.ascontiguousarray(zq[r0:r1].T)
-        low = np.empty(rows)
-        for j0 in range(0, n, tn):
-            j1 = min(j0 + tn, n)
-            # tile[j, r]: lower bound (less q_sq[r]) of training row j0 + j.
-            tile = np.dot(aug[j0:j1], zb_t)
-            for c0 in range(0, j1 - j0, _CHUNK):
-                c1 = min(c0 + _CHUNK, j1 - j0)
-                for r in range(rows):
-                    low[r] = tile[c0, r]
-                for j in range(c0 + 1, c1):
-                    for r in range(rows):
-                        low[r] = min(low[r], tile[j, r])
-                ci = (j0 + c0) // _CHUNK
-                for r in range(rows):
-                    chunk_min[ci, r] = low[r]
-                for r in range(rows):
-                    if low[r] < worst[r]:
-                        w = worst[r]
-                        for j in range(c0, c1):
-                            v = tile[j, r]
-                            if v < w:
-                                i = n_probe - 1
-                                while i > 0 and top_v[r, i - 1] > v:
-                                    top_v[r, i] = top_v[r, i - 1]
-                                    top_i[r, i] = top_i[r, i - 1]
-                                    i -= 1
-                                top_v[r, i] = v
-                                top_i[r, i] = j0 + j
-                                w = top_v[r, n_probe - 1]
-                        worst[r] = w
+        _scan_block(zq[r0:r1], aug, tn, chunk_min, top_v, top_i)
         for r in range(rows):
-            g = r0 + r
-            probe = np.empty(n_probe)
-            for i in range(n_probe):
-                probe[i] = _exact_sq(x, g, y, top_i[r, i])
-            probe.sort()
-            bound = probe[k - 1] * (1.0 + 1e-9) + margin[g] - q_sq[g]
-            # Rows of the chunks that may hold a neighbour, filtered by their
-            # own lower bound; only the survivors are measured exactly.
-            count = 0
-            for c in range(n_chunks):
-                if chunk_min[c, r] <= bound:
-                    count += min(_CHUNK, n - c * _CHUNK)
-            cand = np.empty(count, dtype=np.int64)
-            dist = np.empty(count)
-            count = 0
-            for c in range(n_chunks):
-                if chunk_min[c, r] <= bound:
-                    for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
-                        if _lower(zq, g, aug, j) <= bound:
-                            cand[count] = j
-                            dist[count] = _exact_sq(x, g, y, j)
-                            count += 1
-            cand = cand[:count]
-            dist = dist[:count]
-            # Candidates are in ascending index order and mergesort is stable.
-            order = np.argsort(dist, kind="mergesort")
-            tied = False
-            for i in range(min(k, count - 1)):
-                if dist[order[i]] == dist[order[i + 1]]:
-                    tied = True
-            if tied and k <= 15:
-                # Equal distances among the first k + 1: which of them are kept,
-                # and in which order, is what scikit-learn's brute-force search
-                # (parallel over queries) makes of them.  Replay its heap over
-                # the rows in index order; chunks whose lower bound reaches the
-                # current k-th distance cannot enter and are skipped.
-                heap_v = np.full(k, np.finfo(np.float64).max)
-                heap_i = np.full(k, -1, dtype=np.int64)
-                shift = q_sq[g] - margin[g]
-                for c in range(n_chunks):
-                    if chunk_min[c, r] + shift < heap_v[0] * (1.0 + 1e-9):
-                        for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
-                            if _lower(zq, g, aug, j) + shift < heap_v[0] * (1.0 + 1e-9):
-                                _heap_push(heap_v, heap_i, _exact_sq(x, g, y, j), j)
-                _insertion_sort(heap_v, heap_i)
-                for i in range(k):
-                    out_sq[g, i] = heap_v[i]
-                    out_ind[g, i] = heap_i[i]
-                continue
-            for i in range(k):
-                out_sq[g, i] = dist[order[i]]
-                out_ind[g, i] = cand[order[i]]
+            _rank_query(
+                zq, q_sq, margin, aug, x, y, k, r0 + r, r, chunk_min, top_i, out_sq, out_ind
+            )
+
+
+@numba.njit(cache=True, fastmath=_FLAGS)
+def _scan_block(zb, aug, tn, chunk_min, top_v, top_i):
+    """Lower bounds of a block of queries against all training rows, tile by tile.
+
+    Fills ``chunk_min[c, r]`` (the smallest lower bound of chunk ``c`` for query
+    ``r``) and ``top_v``/``top_i`` (the ``n_probe`` smallest and their rows).
+    """
+    n = aug.shape[0]
+    rows = top_v.shape[0]
+    worst = np.full(rows, np.inf)
+    zb_t = np.ascontiguousarray(zb.T)
+    low = np.empty(rows)
+    for j0 in range(0, n, tn):
+        j1 = min(j0 + tn, n)
+        # tile[j, r]: lower bound (less q_sq[r]) of training row j0 + j.
+        tile = np.dot(aug[j0:j1], zb_t)
+        for c0 in range(0, j1 - j0, _CHUNK):
+            c1 = min(c0 + _CHUNK, j1 - j0)
+            for r in range(rows):
+                low[r] = tile[c0, r]
+            for j in range(c0 + 1, c1):
+                for r in range(rows):
+                    low[r] = min(low[r], tile[j, r])
+            ci = (j0 + c0) // _CHUNK
+            for r in range(rows):
+                chunk_min[ci, r] = low[r]
+            for r in range(rows):
+                if low[r] < worst[r]:
+                    worst[r] = _keep_smallest(tile, r, c0, c1, j0, worst[r], top_v, top_i)
+
+
+@numba.njit(cache=True, fastmath=_FLAGS)
+def _keep_smallest(tile, r, c0, c1, j0, w, top_v, top_i):
+    """Insert the tile rows c0..c1 below ``w`` into query r's sorted probe list."""
+    n_probe = top_v.shape[1]
+    for j in range(c0, c1):
+        v = tile[j, r]
+        if v < w:
+            i = n_probe - 1
+            while i > 0 and top_v[r, i - 1] > v:
+                top_v[r, i] = top_v[r, i - 1]
+                top_i[r, i] = top_i[r, i - 1]
+                i -= 1
+            top_v[r, i] = v
+            top_i[r, i] = j0 + j
+            w = top_v[r, n_probe - 1]
+    return w
+
+
+@numba.njit(cache=True, fastmath=_FLAGS)
+def _candidates(zq, g, aug, x, y, chunk_min, r, bound):
+    """Rows whose lower bound reaches ``bound``, with their exact distances (index order)."""
+    n = aug.shape[0]
+    n_chunks = chunk_min.shape[0]
+    # Rows of the chunks that may hold a neighbour, filtered by their own
+    # lower bound; only the survivors are measured exactly.
+    count = 0
+    for c in range(n_chunks):
+        if chunk_min[c, r] <= bound:
+            count += min(_CHUNK, n - c * _CHUNK)
+    cand = np.empty(count, dtype=np.int64)
+    dist = np.empty(count)
+    count = 0
+    for c in range(n_chunks):
+        if chunk_min[c, r] <= bound:
+            for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
+                if _lower(zq, g, aug, j) <= bound:
+                    cand[count] = j
+                    dist[count] = _exact_sq(x, g, y, j)
+                    count += 1
+    return cand[:count], dist[:count]
+
+
+@numba.njit(cache=True, fastmath=_FLAGS)
+def _replay_heap(zq, g, aug, x, y, k, chunk_min, r, shift):
+    """scikit-learn's brute-force heap over the rows in index order, for ties.
+
+    Chunks and rows whose lower bound reaches the current k-th distance cannot
+    enter the heap and are skipped.
+    """
+    n = aug.shape[0]
+    heap_v = np.full(k, np.finfo(np.float64).max)
+    heap_i = np.full(k, -1, dtype=np.int64)
+    for c in range(chunk_min.shape[0]):
+        if chunk_min[c, r] + shift < heap_v[0] * (1.0 + 1e-9):
+            for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
+                if _lower(zq, g, aug, j) + shift < heap_v[0] * (1.0 + 1e-9):
+                    _heap_push(heap_v, heap_i, _exact_sq(x, g, y, j), j)
+    _insertion_sort(heap_v, heap_i)
+    return heap_v, heap_i
+
+
+@numba.njit(cache=True, fastmath=_FLAGS)
+def _rank_query(zq, q_sq, margin, aug, x, y, k, g, r, chunk_min, top_i, out_sq, out_ind):
+    """Exact k nearest rows of query ``g`` (row ``r`` of its block) into the outputs."""
+    n_probe = top_i.shape[1]
+    probe = np.empty(n_probe)
+    for i in range(n_probe):
+        probe[i] = _exact_sq(x, g, y, top_i[r, i])
+    probe.sort()
+    bound = probe[k - 1] * (1.0 + 1e-9) + margin[g] - q_sq[g]
+    cand, dist = _candidates(zq, g, aug, x, y, chunk_min, r, bound)
+    count = cand.shape[0]
+    # Candidates are in ascending index order and mergesort is stable.
+    order = np.argsort(dist, kind="mergesort")
+    tied = False
+    for i in range(min(k, count - 1)):
+        if dist[order[i]] == dist[order[i + 1]]:
+            tied = True
+    if tied and k <= 15:
+        # Equal distances among the first k + 1: which of them are kept, and in
+        # which order, is what scikit-learn's brute-force search (parallel over
+        # queries) makes of them.
+        heap_v, heap_i = _replay_heap(zq, g, aug, x, y, k, chunk_min, r, q_sq[g] - margin[g])
+        for i in range(k):
+            out_sq[g, i] = heap_v[i]
+            out_ind[g, i] = heap_i[i]
+        return
+    for i in range(k):
+        out_sq[g, i] = dist[order[i]]
+        out_ind[g, i] = cand[order[i]]
