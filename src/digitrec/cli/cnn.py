@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -52,8 +53,6 @@ def train_cnn(
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON.")] = False,
 ) -> None:
     """Train the CNN, calibrate it, test it; save weights, ONNX and a model card to --out."""
-    import sys
-
     from digitrec.errors import require_extra
 
     require_extra("train", "digitrec train cnn")
