@@ -72,11 +72,11 @@ def train_cnn(
         seed=seed,
         batch_size=batch_size,
         max_lr=max_lr,
+        threads=max(1, threads // dist.world_size),
         holdout=holdout,
         augment=augment,
         augment_strength=augment_strength,
         device=device,
-        threads=max(1, threads // dist.world_size),
         net=net,
     ).check()
     data = load_dataset(dataset, data_dir)

@@ -7,8 +7,8 @@
 Modules, one per step: :mod:`~digitrec.vision.io` (loading images safely),
 :mod:`~digitrec.vision.normalize` (polarity, illumination, binarisation,
 MNIST normalisation), :mod:`~digitrec.vision.segment` (digits left to right),
-:mod:`~digitrec.vision.read` (the whole pipeline) and
-:mod:`~digitrec.testing.synth` (scan-like test images from MNIST).
+:mod:`~digitrec.vision.read` (the whole pipeline). Scan-like test images
+come from :mod:`digitrec.testing.synth`.
 """
 
 from digitrec.vision.io import load_image

@@ -296,11 +296,11 @@ def _setup(images, labels, cfg: TrainConfig, dist: Dist) -> _Loop:
         augment=Augment().scaled(cfg.augment_strength) if cfg.augment else None,
         gen=gen,
         aug_gen=aug_gen,
+        steps_per_epoch=n // cfg.batch_size,  # drop the ragged last batch (batch norm)
         x_all=x_all,
         y_all=y_all,
         train_idx=train_idx,
         holdout_idx=holdout_idx,
-        steps_per_epoch=n // cfg.batch_size,  # drop the ragged last batch (batch norm)
     )
 
 
