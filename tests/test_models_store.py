@@ -83,3 +83,36 @@ def test_knn_errors(tiny_arrays):
     model = KnnModel().fit(tiny_arrays["train_images"], tiny_arrays["train_labels"])
     with pytest.raises(InputError, match="expected uint8 of shape"):
         model.predict(np.zeros((2, 28, 28), np.float32))
+
+
+def test_kinds_come_from_the_registry_and_old_names_still_load(tmp_path, tiny_arrays):
+    from digitrec.models import LOADERS, Model, register_kind
+
+    a = tiny_arrays
+    KnnModel(k=3).fit(a["train_images"], a["train_labels"]).save(tmp_path / "knn")
+    assert isinstance(load_model(tmp_path / "knn"), Model)
+    # a file from an early version names its kind as "module:Class"
+    arrays = load_saved(tmp_path / "knn").arrays
+    meta = {"params": {"k": 3}, "preprocessing": {"downscale": 3}}
+    save_model(tmp_path / "old", "digitrec.models.knn:KnnModel", arrays, meta)
+    assert isinstance(load_model(tmp_path / "old"), KnnModel)
+    save_model(tmp_path / "toy", "toy", {"w": np.ones(1)}, {})
+    try:
+        register_kind("toy", lambda saved, threads: ("toy", threads))
+        assert load_model(tmp_path / "toy", threads=2) == ("toy", 2)
+    finally:
+        LOADERS.pop("toy")
+
+
+def test_shared_model_loads_once_per_spec_and_threads(tmp_path, tiny_arrays):
+    from digitrec.models import shared_model
+
+    a = tiny_arrays
+    KnnModel(k=3).fit(a["train_images"], a["train_labels"]).save(tmp_path)
+    shared_model.cache_clear()
+    try:
+        first = shared_model(tmp_path)
+        assert shared_model(str(tmp_path)) is first
+        assert shared_model(tmp_path, threads=2) is not first
+    finally:
+        shared_model.cache_clear()

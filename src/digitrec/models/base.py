@@ -107,8 +107,8 @@ def load_model(spec: str | os.PathLike, threads: int | None = None) -> Model:
 
         return CnnModel.load("default", threads=threads)
     saved = load_saved(spec)
-    kind = _LEGACY_KINDS.get(saved.kind, saved.kind)
-    loader = LOADERS.get(kind)
+    saved.kind = _LEGACY_KINDS.get(saved.kind, saved.kind)
+    loader = LOADERS.get(saved.kind)
     if loader is None:
         raise ModelError(
             f"{saved.path}: unknown model kind {saved.kind!r}; expected one of "
