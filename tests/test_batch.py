@@ -28,7 +28,8 @@ from typer.testing import CliRunner
 
 from digitrec import vision
 from digitrec.batch import done_paths, expand_inputs, read_dataset, run_batch
-from digitrec.batch.run import TMP_PREFIX, model_loads
+from digitrec.batch.sink import TMP_PREFIX
+from digitrec.batch.worker import model_loads
 from digitrec.errors import ModelError
 from digitrec.vision.synth import render_plain_row
 
