@@ -159,14 +159,8 @@ def expand_inputs(inputs: Iterable[str | os.PathLike], *, stdin: TextIO | None =
     """All image paths of ``inputs``: absolute, sorted and without duplicates.
 
     The same inputs always make the same list, so that a resumed batch job
-    recognises the images it has done.
-
-    Parameters
-    ----------
-    inputs : iterable of str or path-like
-        Files, folders, list files, globs or ``-`` (see the module docstring).
-    stdin : text stream, optional
-        Where ``-`` reads paths from (default: ``sys.stdin``).
+    recognises the images it has done. ``inputs`` and ``stdin`` are as for
+    :func:`iter_inputs`.
 
     Returns
     -------

@@ -120,11 +120,19 @@ def _model_on_workers(c: Any, spec: str) -> Iterator[None]:
             c.unregister_worker_plugin(plugin.name)
 
 
-def _model_spec(model: str) -> str:
+def _model_spec(model: str, local: bool) -> str:
     # A saved model folder given relative to here must still be found by workers that run in
     # another folder; "default" and other names are left alone.
     p = Path(model)
-    return str(p.resolve()) if p.exists() else model
+    if p.exists():
+        return str(p.resolve())
+    if local and model != "default":
+        # A local cluster sees this file system: say so now rather than from every worker.
+        raise ModelError(
+            f"{model}: no model there; expected a model folder written by `digitrec train` "
+            "(or its model.safetensors), or 'default' for the shipped model"
+        )
+    return model
 
 
 def _check(
@@ -283,13 +291,7 @@ def run_batch(
     done = done_paths(out)
     sink = PartSink(out, rows_per_part)
     todo = [p for p in dict.fromkeys(paths) if p not in done]
-    spec = _model_spec(model)
-    if client is None and scheduler is None and spec != "default" and not Path(spec).exists():
-        # A local cluster sees this file system: say so now rather than from every worker.
-        raise ModelError(
-            f"{model}: no model there; expected a model folder written by `digitrec train` "
-            "(or its model.safetensors), or 'default' for the shipped model"
-        )
+    spec = _model_spec(model, local=client is None and scheduler is None)
     if not todo:
         return BatchSummary(len(paths), len(paths), 0, 0, [], 0.0, 0)
     with _client(client, scheduler, workers) as c, _model_on_workers(c, spec):

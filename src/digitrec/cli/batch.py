@@ -8,15 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from digitrec.cli import reading
 from digitrec.cli.app import app, console
-from digitrec.cli.reading import (
-    Inputs,
-    MaxDigits,
-    MinConfidence,
-    ModelSpec,
-    ReadingCommand,
-    exit_if_all_failed,
-)
 
 OutFolder = Annotated[
     Path,
@@ -90,17 +83,17 @@ def _run_with_progress(paths: list[str], out_dir: Path, **options: Any) -> Any:
         return run_batch(paths, out_dir, progress=progress, **options)
 
 
-@app.command(cls=ReadingCommand)
+@app.command(cls=reading.CleanHelpCommand)
 def batch(
-    inputs: Inputs,
+    inputs: reading.Inputs,
     out_dir: OutFolder = Path("results.parquet"),
     scheduler: Scheduler = None,
     workers: Workers = None,
-    model: ModelSpec = "default",
+    model: reading.ModelSpec = "default",
     batch_size: BatchSize = 64,
     rows_per_part: RowsPerPart = 10_000,
-    min_confidence: MinConfidence = 0.0,
-    max_digits: MaxDigits = None,
+    min_confidence: reading.MinConfidence = 0.0,
+    max_digits: reading.MaxDigits = None,
     as_json: AsJson = False,
 ) -> None:
     """Read every image of a collection on Dask; one Parquet row per image.
@@ -133,4 +126,4 @@ def batch(
         f"{len(summary.parts)} part files written to {out_dir}",
         highlight=False,
     )
-    exit_if_all_failed(summary.read, summary.errors)
+    reading.exit_if_all_failed(summary.read, summary.errors)

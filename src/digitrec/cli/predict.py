@@ -12,11 +12,11 @@ import typer
 
 from digitrec.cli.app import app, console
 from digitrec.cli.reading import (
+    CleanHelpCommand,
     Inputs,
     MaxDigits,
     MinConfidence,
     ModelSpec,
-    ReadingCommand,
     exit_if_all_failed,
 )
 
@@ -84,7 +84,7 @@ def _progress(total: int) -> Any:
     return Progress(console=console, transient=True)
 
 
-@app.command(cls=ReadingCommand)
+@app.command(cls=CleanHelpCommand)
 def predict(
     paths: Inputs,
     model: ModelSpec = "default",

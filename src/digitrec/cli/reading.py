@@ -8,11 +8,11 @@ import typer
 from typer.core import TyperArgument, TyperCommand
 
 __all__ = [
+    "CleanHelpCommand",
     "Inputs",
     "MaxDigits",
     "MinConfidence",
     "ModelSpec",
-    "ReadingCommand",
     "exit_if_all_failed",
 ]
 
@@ -25,8 +25,8 @@ class _NamedArgument(TyperArgument):
         return None if self.metavar is not None else super().display_type_rich(ctx)
 
 
-class ReadingCommand(TyperCommand):
-    """The command class of `predict` and `batch`: arguments with a metavar hide their type."""
+class CleanHelpCommand(TyperCommand):
+    """A command whose help shows no Python types: metavars instead (``INPUT``, ``N``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

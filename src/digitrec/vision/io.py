@@ -44,7 +44,6 @@ __all__ = [
     "TooManyPixels",
     "describe",
     "load_image",
-    "media_type",
     "reduce",
     "to_gray",
 ]
@@ -71,15 +70,6 @@ class TooManyPixels(InputError):
             "resize it first (a phone photo or a scan at 300 dpi is far smaller)"
         )
         self.limit = limit
-
-
-def media_type(content_type: str | None) -> str:
-    """The media type of a ``Content-Type`` value: lower case, without parameters.
-
-    >>> media_type("Multipart/Form-Data; boundary=x")
-    'multipart/form-data'
-    """
-    return (content_type or "").split(";")[0].strip().lower()
 
 
 class Loaded:
