@@ -34,7 +34,6 @@ import pyarrow as pa
 from digitrec.batch.sink import SCHEMA, PartSink, done_paths
 from digitrec.batch.worker import ModelPlugin, WorkerKilled, error_row, read_batch
 from digitrec.errors import InputError, ModelError
-from digitrec.vision.isolate import ReadError
 
 __all__ = ["BatchSummary", "run_batch"]
 
@@ -211,6 +210,8 @@ def _tables(tasks: _Tasks) -> Iterator[pa.Table]:
                 table = fut.result()
             except KilledWorker as exc:
                 if probed:
+                    from digitrec.vision.isolate import ReadError
+
                     row = error_row(chunk[0], ReadError.of(chunk[0], WorkerKilled(exc)).message)
                     table = pa.Table.from_pylist([row], schema=SCHEMA)
                 else:

@@ -21,8 +21,10 @@ from digitrec.cli.reading import (
 )
 
 #: Images loaded and read together: their digits share model calls, and memory holds
-#: at most this many images and results whatever the number of inputs.
-CHUNK = 64
+#: at most this many images and results whatever the number of inputs. Measured on
+#: five-digit strips: peak memory 253 MB for 300 and 262 MB for 1,500 images with 32 (the
+#: model's buffers stay small), against 276 MB and 364 MB with 64, at the same speed.
+CHUNK = 32
 #: A progress bar is shown (on a terminal) from this many inputs on.
 PROGRESS_FROM = 20
 
