@@ -133,3 +133,18 @@ def test_predict_and_batch_share_options_and_help_has_no_python_types():
         for option in ("--model", "--min-confidence", "--max-digits", "--json"):
             assert option in run.stdout, (command, option)
         assert not re.search(r"<(list|str|int|float|bool|path)", run.stdout), run.stdout
+
+
+def test_progress_bar_only_for_many_inputs_on_a_terminal(monkeypatch):
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    import digitrec.cli.predict as predict
+
+    monkeypatch.setattr(predict, "console", Console(file=io.StringIO(), force_terminal=True))
+    assert isinstance(predict._progress(predict.PROGRESS_FROM), Progress)
+    assert predict._progress(predict.PROGRESS_FROM - 1).__enter__() is None
+    monkeypatch.setattr(predict, "console", Console(file=io.StringIO(), force_terminal=False))
+    assert predict._progress(10_000).__enter__() is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from itertools import islice
@@ -83,7 +84,10 @@ def _progress(total: int) -> Any:
         return nullcontext(None)
     from rich.progress import Progress
 
-    return Progress(console=console, transient=True)
+    # Results printed to a terminal go above the bar; results sent to a file or a pipe must
+    # not be captured by it (rich would write them to its own console, stderr).
+    to_terminal = sys.stdout.isatty()
+    return Progress(console=console, transient=True, redirect_stdout=to_terminal)
 
 
 @app.command(cls=CleanHelpCommand)
