@@ -158,7 +158,9 @@ def _open(source: Any, name: str, max_pixels: int) -> Image.Image:
         # Pillow's own limit is far above ours: report it in our words, with our limit.
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = f"{int(found.group(1)):,} pixels" if found else "far more"
-        raise TooManyPixels(name, count, max_pixels) from None
+        # A max_pixels set above Pillow's hard limit cannot be honoured: name the real one.
+        limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
+        raise TooManyPixels(name, count, limit) from None
     except Exception as exc:
         # Pillow's parsers raise many types on hostile bytes (OSError, SyntaxError,
         # TypeError, KeyError, struct.error...): all mean "not a readable image".
