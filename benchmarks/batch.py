@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from digitrec.batch import expand_inputs, run_batch
-from digitrec.batch.run import SCHEMA, read_dataset
+from digitrec.batch.sink import SCHEMA, read_dataset
 from digitrec.testing.synth import render_plain_row
 
 #: A Dask scheduler spends roughly 0.1-1 ms of CPU per task (Dask's documentation quotes

@@ -12,8 +12,6 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from digitrec.errors import InputError
-
 __all__ = ["FakeReader", "bomb_png", "png", "seven_png"]
 
 
@@ -51,8 +49,8 @@ def bomb_png(width: int, height: int) -> bytes:
 class FakeReader:
     """A deterministic reader for tests of the HTTP layer.
 
-    It decodes the bytes with Pillow (so non-images raise InputError like the
-    real reader), then answers one "digit" per 100 pixels of image width, each
+    It gets the image the service loaded (so non-images never reach it, as
+    with the real reader), then answers one "digit" per 100 pixels of image width, each
     the width's hundreds digit, and records the options it was called with.
     """
 
@@ -65,33 +63,24 @@ class FakeReader:
     def info(self) -> dict[str, Any]:
         return {"name": "fake", "accuracy": 0.5, "checksum": "sha256:fake"}
 
-    def read(
-        self,
-        data: bytes,
-        *,
-        include_images: bool = False,
-        min_confidence: float = 0.0,
-        max_digits: int | None = None,
-    ) -> dict[str, Any]:
+    def read(self, image: Any, options: Any) -> dict[str, Any]:
         with self._lock:
             self.calls.append(
                 {
-                    "size": len(data),
-                    "include_images": include_images,
-                    "min_confidence": min_confidence,
-                    "max_digits": max_digits,
+                    "size": image.size,
+                    "include_images": options.include_images,
+                    "min_confidence": options.min_confidence,
+                    "max_digits": options.max_digits,
                 }
             )
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.fail is not None:
             raise self.fail
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                width, height = image.size
-        except Exception as exc:
-            raise InputError(f"<{len(data)} bytes>: expected an image, found {exc}") from exc
+        width, height = image.size
+        include_images = options.include_images
+        min_confidence = options.min_confidence
+        max_digits = options.max_digits
         count = max(1, width // 100)
         if max_digits is not None:
             count = min(count, max_digits)

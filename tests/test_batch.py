@@ -28,7 +28,8 @@ from typer.testing import CliRunner
 
 from digitrec import vision
 from digitrec.batch import done_paths, expand_inputs, read_dataset, run_batch
-from digitrec.batch.run import TMP_PREFIX, model_loads
+from digitrec.batch.sink import TMP_PREFIX
+from digitrec.batch.worker import model_loads
 from digitrec.errors import ModelError
 from digitrec.testing.synth import render_plain_row
 
@@ -162,7 +163,7 @@ def test_rerun_resumes_and_never_duplicates(client, collection, model_dir, expec
     first = run_batch(paths[:100], out, model=model_dir, client=client, batch_size=32)
     assert first.read == 100
     # A part that a killed run left half-written is ignored and removed.
-    (out / f"{TMP_PREFIX}part-x.parquet").write_bytes(b"PAR1 half")
+    (out / f"{TMP_PREFIX}00001.parquet.x1y2.part").write_bytes(b"PAR1 half")
     second = run_batch(paths, out, model=model_dir, client=client, batch_size=32)
     assert (second.skipped, second.read) == (100, len(paths) - 100)
     assert not list(out.glob(f"{TMP_PREFIX}*"))
@@ -215,18 +216,17 @@ class PoisonPlugin(WorkerPlugin):
     name = "test-poison"
 
     def setup(self, worker):
-        import digitrec.vision as v
+        # Every image a worker reads is opened through this one loader.
+        import digitrec.vision.isolate as isolate
 
-        def guard(fn):
-            def wrapped(images, **kw):
-                names = images if isinstance(images, list) else [images]
-                if any("poison" in os.path.basename(str(p)) for p in names):
-                    os.kill(os.getpid(), signal.SIGKILL)
-                return fn(images, **kw)
+        real = isolate.load_image
 
-            return wrapped
+        def load(source, **kw):
+            if "poison" in os.path.basename(str(source)):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(source, **kw)
 
-        v.read_many, v.read = guard(v.read_many), guard(v.read)
+        isolate.load_image = load
 
 
 def test_an_image_that_kills_every_worker_becomes_an_error_row(

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from digitrec.batch.inputs import expand_inputs, read_list_file
 from digitrec.errors import InputError
+from digitrec.inputs import expand_inputs, read_list_file
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def test_read_multipart_passes_result_and_options_through() -> None:
     assert [d["digit"] for d in body["digits"]] == [None, None]
     assert reader.calls == [
         {
-            "size": len(image_bytes(340)),
+            "size": (340, 50),
             "include_images": True,
             "min_confidence": 0.8,
             "max_digits": 2,
@@ -206,8 +206,28 @@ def test_decompression_bomb_header_is_refused_fast() -> None:
     bomb = bomb_png(100_000, 100_000)
     assert len(bomb) < 100
     r = client(reader).post("/v1/read", files={"file": ("bomb.png", bomb, "image/png")})
-    assert_error(r, 413, "too_many_pixels")
+    err = assert_error(r, 413, "too_many_pixels")
     assert reader.calls == []
+    # digitrec's own words (input, count, limit, fix), never Pillow's.
+    assert err["message"].startswith("bomb.png: expected an image of at most 64,000,000 pixels")
+    assert "10,000,000,000 pixels" in err["message"] and "resize it first" in err["message"]
+    assert "decompression bomb" not in err["message"].lower()
+
+
+def test_pixel_limit_and_message_are_the_cli_ones(tmp_path) -> None:
+    from digitrec.vision.io import MAX_PIXELS, TooManyPixels, load_image
+
+    big = bomb_png(10_000, 7_000)  # 70 MP: over the one limit, under Pillow's
+    err = assert_error(
+        client().post("/v1/read", files={"file": ("big.png", big, "image/png")}),
+        413,
+        "too_many_pixels",
+    )
+    (tmp_path / "big.png").write_bytes(big)
+    with pytest.raises(TooManyPixels) as cli_error:
+        load_image(tmp_path / "big.png", name="big.png")
+    assert err["message"] == str(cli_error.value)
+    assert f"at most {MAX_PIXELS:,} pixels, found 10000x7000 = 70,000,000 pixels" in err["message"]
 
 
 def test_request_timeout_is_503_with_retry_after() -> None:
@@ -369,6 +389,29 @@ def test_cli_serve_wires_options_to_create_app_and_uvicorn(monkeypatch) -> None:
     assert seen["limits"]["workers"] == 3
     assert seen["app"] == "APP" and seen["run"]["port"] == 9123
     assert seen["run"]["host"] == "127.0.0.1"
+
+
+def test_cli_serve_on_a_busy_port_says_so_before_loading_or_printing(monkeypatch) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    import digitrec.serve
+    from digitrec.cli.app import app
+
+    called = []
+    monkeypatch.setattr(digitrec.serve, "create_app", lambda *a, **k: called.append(a))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 1 and called == []
+    assert isinstance(result.exception, InputError)
+    assert f"--port {port}: expected a free port on 127.0.0.1, found it taken" in str(
+        result.exception
+    )
+    assert "http://" not in result.output
 
 
 def test_app_survives_several_lifespans() -> None:

@@ -173,3 +173,6 @@ def test_upload_a_photo_and_a_bad_file(page, tmp_path) -> None:
         ),
     )
     assert "notes.png" in alert.text and alert.get_attribute("role") == "alert"
+    # The service's own message, and no broken image in place of the photo.
+    assert "expected an image" in alert.text
+    assert not page.find_element("id", "preview").is_displayed()

@@ -1,97 +1,140 @@
-"""`digitrec predict`: read the digits in image files."""
+"""`digitrec predict`: read the digits in image files, printing results as they come."""
 
 from __future__ import annotations
 
-import glob
 import json
-from pathlib import Path
-from typing import Annotated
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
+from itertools import islice
+from typing import Annotated, Any
 
 import typer
 
-from digitrec.cli.app import app
-from digitrec.errors import DigitrecError, InputError
+from digitrec.cli.app import app, console
+from digitrec.cli.reading import (
+    CleanHelpCommand,
+    Inputs,
+    MaxDigits,
+    MinConfidence,
+    ModelSpec,
+    exit_if_all_failed,
+)
 
-#: File name endings read when a folder is given.
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+#: Images loaded and read together: their digits share model calls, and memory holds
+#: at most this many images and results whatever the number of inputs. Measured on
+#: five-digit strips: peak memory 253 MB for 300 and 262 MB for 1,500 images with 32 (the
+#: model's buffers stay small), against 276 MB and 364 MB with 64, at the same speed.
+CHUNK = 32
+#: A progress bar is shown (on a terminal) from this many inputs on.
+PROGRESS_FROM = 20
 
 
-def expand(paths: list[str]) -> list[Path]:
-    """Files named, files of folders (sorted, non-recursive), and glob matches.
+def stream_results(
+    paths: Iterable[str],
+    *,
+    model: Any,
+    min_confidence: float = 0.0,
+    max_digits: int | None = None,
+    chunk: int = CHUNK,
+) -> Iterator[dict[str, Any]]:
+    """One entry per path, in order, reading ``chunk`` paths at a time.
 
-    A name that is neither a file, a folder nor a matching glob is kept so that
-    it gets its own error entry.
+    Paths are taken from ``paths`` only as they are needed, so results come
+    out while later inputs are still unread and memory stays bounded.
+
+    Parameters
+    ----------
+    paths : iterable of str
+        Image files.
+    model : object
+        A loaded model.
+    min_confidence, max_digits
+        As for :func:`digitrec.vision.read`.
+    chunk : int
+        Images read together.
+
+    Yields
+    ------
+    dict
+        ``{"path", "text", "digits", "confidence"[, "reason"]}``, or
+        ``{"path", "error"}`` for an image that could not be read.
     """
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-        elif p.exists():
-            found.append(p)
-        elif glob.has_magic(raw):
-            matches = sorted(Path(m) for m in glob.glob(raw, recursive=True))
-            found += [m for m in matches if m.is_file()]
-        else:
-            found.append(p)
-    return found
+    from digitrec.vision.isolate import read_each
+
+    it = iter(paths)
+    while group := list(islice(it, chunk)):
+        results = read_each(
+            group, model=model, min_confidence=min_confidence, max_digits=max_digits
+        )
+        for path, result in zip(group, results, strict=True):
+            yield {"path": path, **result.to_dict()}
 
 
-@app.command()
+def _line(entry: dict[str, Any]) -> str:
+    if "error" in entry:
+        return f"{entry['path']}\terror: {entry['error']}"
+    line = f"{entry['path']}\t{entry['text'] or '-'}\t{entry['confidence']:.3f}"
+    return line + (f"\t({entry['reason']})" if entry.get("reason") else "")
+
+
+def _progress(total: int) -> Any:
+    """A progress bar on stderr for many inputs on a terminal, else nothing."""
+    if total < PROGRESS_FROM or not console.is_terminal:
+        return nullcontext(None)
+    from rich.progress import Progress
+
+    # Results printed to a terminal go above the bar; results sent to a file or a pipe must
+    # not be captured by it (rich would write them to its own console, stderr).
+    to_terminal = sys.stdout.isatty()
+    return Progress(console=console, transient=True, redirect_stdout=to_terminal)
+
+
+@app.command(cls=CleanHelpCommand)
 def predict(
-    paths: Annotated[
-        list[str], typer.Argument(help="Image files, folders (their images) or glob patterns.")
-    ],
-    model: Annotated[
-        str,
-        typer.Option("--model", help="A saved model folder, or 'default' (the shipped CNN)."),
-    ] = "default",
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
-    min_confidence: Annotated[
-        float,
+    paths: Inputs,
+    model: ModelSpec = "default",
+    as_json: Annotated[
+        bool,
         typer.Option(
-            "--min-confidence", min=0.0, max=1.0, help="Show digits less sure than this as '?'."
+            "--json", metavar="", help="Print one JSON array, entry by entry as they come."
         ),
-    ] = 0.0,
+    ] = False,
+    min_confidence: MinConfidence = 0.0,
+    max_digits: MaxDigits = None,
 ) -> None:
     """Read the digits in images: one line per image (path, text, confidence).
 
-    A file that cannot be read gets an error line (an "error" key with --json)
-    and the others are still read; the exit status is 1 only when every file
-    failed.
+    Results print as they come. A file that cannot be read gets an error line
+    (an "error" key with --json) and the others are still read; the exit
+    status is 1 only when every file failed.
     """
-    from digitrec.models import load_model
-    from digitrec.vision import load_image, read_many
+    from digitrec.inputs import iter_inputs, no_images
+    from digitrec.models import shared_model
 
-    files = expand(paths)
+    files = list(iter_inputs(paths))  # paths only: cheap, and gives the total up front
     if not files:
-        raise InputError(f"{' '.join(paths)}: expected image files, found none; check the paths")
-    loaded_model = load_model(model)
-    entries: list[dict] = []
-    good, loaded = [], []
-    for f in files:
-        entry: dict = {"path": str(f)}
-        entries.append(entry)
-        try:
-            loaded.append(load_image(f))
-            good.append(entry)
-        except DigitrecError as exc:
-            entry["error"] = str(exc)
-    # Digits of all images go through the model in batches of a few hundred images.
-    for i in range(0, len(loaded), 256):
-        results = read_many(loaded[i : i + 256], model=loaded_model, min_confidence=min_confidence)
-        for entry, result in zip(good[i : i + 256], results, strict=True):
-            entry.update(result.to_dict())
-    if as_json:
-        typer.echo(json.dumps(entries))
-    else:
-        for e in entries:
-            if "error" in e:
-                typer.echo(f"{e['path']}\terror: {e['error']}")
+        raise no_images(paths)
+    loaded_model = shared_model(model)
+    entries = stream_results(
+        files,
+        model=loaded_model,
+        min_confidence=min_confidence,
+        max_digits=max_digits,
+        chunk=CHUNK,
+    )
+    failed = 0
+    with _progress(len(files)) as bar:
+        task = bar.add_task("reading", total=len(files)) if bar is not None else None
+        for i, entry in enumerate(entries):
+            failed += "error" in entry
+            if as_json:
+                text = ("[\n" if i == 0 else ",\n") + json.dumps(entry)
             else:
-                line = f"{e['path']}\t{e['text'] or '-'}\t{e['confidence']:.3f}"
-                if e.get("reason"):
-                    line += f"\t({e['reason']})"
-                typer.echo(line)
-    if not good:
-        raise typer.Exit(1)
+                text = _line(entry) + "\n"
+            typer.echo(text, nl=False)  # flushed: each result shows as soon as it is read
+            if bar is not None:
+                bar.advance(task)
+    if as_json:
+        typer.echo("\n]")
+    exit_if_all_failed(len(files), failed)

@@ -8,71 +8,45 @@ Endpoints
 ``GET /healthz``         liveness
 ``GET /``                the drawing page; ``/docs`` the API docs; ``/openapi.json``
 
-Reading is CPU-bound, so it runs in a bounded thread pool; each read has a
-time limit after which the client gets a 503 (the worker finishes in the
-background; reads still queued are dropped).
+This module holds the routes only: uploads are read by
+:mod:`~digitrec.serve.uploads`, images by :mod:`~digitrec.serve.reader` (in a
+bounded thread pool, each read under a time limit after which the client gets
+a 503), answers are documented in :mod:`~digitrec.serve.schemas` and errors
+shaped by :mod:`~digitrec.serve.errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import threading
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from digitrec.errors import InputError
 from digitrec.serve.errors import ApiError, install_handlers
-from digitrec.serve.reader import Reader, VisionReader
-from digitrec.serve.schemas import BatchItem, ErrorOut, HealthOut, ModelOut, ReadOut
-from digitrec.serve.uploads import (
-    Upload,
-    check_pixels,
-    read_body,
-    read_multipart,
-    read_single,
+from digitrec.serve.reader import Reader, ReadRunner, VisionReader
+from digitrec.serve.schemas import (
+    BATCH_BODY,
+    READ_BODY,
+    BatchItem,
+    HealthOut,
+    ModelOut,
+    ReadOptions,
+    ReadOut,
+    errors,
+    read_options,
 )
+from digitrec.serve.uploads import Upload, read_files, read_single
 
 __all__ = ["STATIC_DIR", "create_app"]
 
 STATIC_DIR = Path(__file__).parent / "static"
-
-_BINARY = {"type": "string", "format": "binary"}
-_READ_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {"type": "object", "required": ["file"], "properties": {"file": _BINARY}}
-        },
-        "image/png": {"schema": _BINARY},
-        "image/jpeg": {"schema": _BINARY},
-        "application/octet-stream": {"schema": _BINARY},
-    },
-}
-_BATCH_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["files"],
-                "properties": {"files": {"type": "array", "items": _BINARY}},
-            }
-        }
-    },
-}
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorOut} for code in codes}
-
 
 # Headers for the HTML pages: nothing is loaded from another origin.
 _PAGE_HEADERS = {
@@ -84,14 +58,7 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-Images = Annotated[bool, Query(description="Include each digit's 28x28 input as a base64 PNG.")]
-MinConfidence = Annotated[
-    float,
-    Query(ge=0.0, le=1.0, description="Digits below this confidence are reported as null."),
-]
-MaxDigits = Annotated[
-    int | None, Query(ge=1, le=1000, description="Read at most this many digits.")
-]
+Options = Annotated[ReadOptions, Depends(read_options)]
 
 
 def create_app(
@@ -99,7 +66,7 @@ def create_app(
     *,
     reader: Reader | None = None,
     max_upload_bytes: int = 10 * 2**20,
-    max_pixels: int = 50_000_000,
+    max_pixels: int | None = None,
     request_timeout_s: float = 10.0,
     max_batch_files: int = 32,
     workers: int | None = None,
@@ -117,8 +84,9 @@ def create_app(
         inject a deterministic fake here).
     max_upload_bytes : int
         Largest request body accepted (413 beyond it). 10 MiB by default.
-    max_pixels : int
-        Largest image (width x height, from its header) accepted (413 beyond).
+    max_pixels : int, optional
+        Largest image (width x height, from its header) accepted (413 beyond);
+        default: :data:`digitrec.vision.io.MAX_PIXELS`, the limit of the CLI.
     request_timeout_s : float
         Time limit of one read, queueing included (503 beyond it).
     max_batch_files : int
@@ -138,23 +106,33 @@ def create_app(
     digitrec.errors.ModelError
         The model cannot be loaded.
     """
-    for name, value in (
-        ("max_upload_bytes", max_upload_bytes),
-        ("max_pixels", max_pixels),
-        ("request_timeout_s", request_timeout_s),
-        ("max_batch_files", max_batch_files),
-    ):
+    if max_pixels is None:
+        from digitrec.vision.io import MAX_PIXELS
+
+        max_pixels = MAX_PIXELS
+    limits = (max_upload_bytes, max_pixels, request_timeout_s, max_batch_files)
+    names = ("max_upload_bytes", "max_pixels", "request_timeout_s", "max_batch_files")
+    for name, value in zip(names, limits, strict=True):
         if not value > 0:
             raise InputError(f"create_app: {name} must be positive, found {value!r}")
-    if reader is None:
-        reader = VisionReader(model)
-    info = reader.info()
-    pool = _Pool(workers or min(8, os.cpu_count() or 1))
+    reader = VisionReader(model) if reader is None else reader
+    runner = ReadRunner(
+        reader,
+        max_pixels=max_pixels,
+        timeout_s=request_timeout_s,
+        workers=workers or min(8, os.cpu_count() or 1),
+    )
+    app = _app(runner)
+    _read_routes(app, runner, max_upload_bytes, max_batch_files)
+    _service_routes(app, reader.info())
+    return app
 
+
+def _app(runner: ReadRunner) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        pool.close()
+        runner.close()
 
     app = FastAPI(
         title="digitrec",
@@ -169,92 +147,37 @@ def create_app(
         lifespan=lifespan,
     )
     install_handlers(app)
-    app.state.reader = reader
-    app.state.limits = {
-        "max_upload_bytes": max_upload_bytes,
-        "max_pixels": max_pixels,
-        "request_timeout_s": request_timeout_s,
-        "max_batch_files": max_batch_files,
-    }
+    app.state.reader = runner.reader
+    return app
 
-    async def run_read(upload: Upload, **options: Any) -> dict[str, Any]:
-        check_pixels(upload, max_pixels)
-        call: Callable[[], dict[str, Any]] = lambda: reader.read(upload.data, **options)  # noqa: E731
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(pool.get(), call), timeout=request_timeout_s
-            )
-        except TimeoutError as exc:
-            raise ApiError(
-                503,
-                "timeout",
-                f"{upload.filename}: reading took longer than {request_timeout_s:g} s "
-                "(the server is busy, or the image is unusually complex); retry later",
-                headers={"Retry-After": "1"},
-            ) from exc
-        except InputError as exc:
-            raise ApiError(422, "invalid_image", f"{upload.filename}: {exc}") from exc
 
+def _read_routes(app: FastAPI, runner: ReadRunner, max_bytes: int, max_files: int) -> None:
     @app.post(
         "/v1/read",
         summary="Read the digits in one image",
-        openapi_extra={"requestBody": _READ_BODY},
-        responses={200: {"model": ReadOut}, **_errors(400, 413, 415, 422, 503)},
+        openapi_extra={"requestBody": READ_BODY},
+        responses={200: {"model": ReadOut}, **errors(400, 413, 415, 422, 503)},
         tags=["read"],
     )
-    async def read_one(
-        request: Request,
-        images: Images = False,
-        min_confidence: MinConfidence = 0.0,
-        max_digits: MaxDigits = None,
-    ) -> JSONResponse:
+    async def read_one(request: Request, options: Options) -> JSONResponse:
         """One image, as the multipart field `file` or as the raw body with an image
         content type (`image/png`, `image/jpeg`, ...)."""
-        upload = await read_single(request, max_upload_bytes)
-        result = await run_read(
-            upload, include_images=images, min_confidence=min_confidence, max_digits=max_digits
-        )
-        return JSONResponse(result)
+        upload = await read_single(request, max_bytes)
+        return JSONResponse(await runner.read(upload, options))
 
     @app.post(
         "/v1/read/batch",
         summary="Read the digits in several images",
-        openapi_extra={"requestBody": _BATCH_BODY},
-        responses={200: {"model": list[BatchItem]}, **_errors(400, 413, 415, 422)},
+        openapi_extra={"requestBody": BATCH_BODY},
+        responses={200: {"model": list[BatchItem]}, **errors(400, 413, 415, 422)},
         tags=["read"],
     )
-    async def read_batch(
-        request: Request,
-        images: Images = False,
-        min_confidence: MinConfidence = 0.0,
-        max_digits: MaxDigits = None,
-    ) -> JSONResponse:
+    async def read_batch(request: Request, options: Options) -> JSONResponse:
         """Several images as repeated multipart fields `files`. The answer is a list
         in upload order; a file that cannot be read gets `{"filename", "error"}` in
         its place, so one bad photo does not fail the others. The size limit
         applies to the whole request."""
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "multipart/form-data":
-            raise ApiError(
-                415,
-                "unsupported_media_type",
-                f"content type {media or '(none)'!r} is not accepted; send multipart/form-data "
-                "with one field 'files' per image (curl: -F files=@a.png -F files=@b.png)",
-            )
-        body = await read_body(request, max_upload_bytes)
-        fields = await read_multipart(request, body, max_files=max_batch_files)
-        values = fields.get("files", [])
-        if not values:
-            raise ApiError(
-                400, "no_files", "expected one or more multipart fields 'files', found none"
-            )
-        if len(values) > max_batch_files:
-            raise ApiError(
-                413,
-                "too_many_files",
-                f"{len(values)} files sent; at most {max_batch_files} per batch",
-            )
+        values = await read_files(request, max_bytes, max_files)
 
         async def one(value: Any) -> dict[str, Any]:
             if not isinstance(value, Upload):
@@ -262,22 +185,17 @@ def create_app(
                     "filename": "files",
                     "error": {"code": "expected_file", "message": "a text field, not a file"},
                 }
-            if not value.data:
-                err = ApiError(400, "empty_upload", f"{value.filename}: the upload is empty")
-                return {"filename": value.filename, **err.body()}
             try:
-                result = await run_read(
-                    value,
-                    include_images=images,
-                    min_confidence=min_confidence,
-                    max_digits=max_digits,
-                )
+                if not value.data:
+                    raise ApiError(400, "empty_upload", f"{value.filename}: the upload is empty")
+                return {"filename": value.filename, **await runner.read(value, options)}
             except ApiError as exc:
                 return {"filename": value.filename, **exc.body()}
-            return {"filename": value.filename, **result}
 
         return JSONResponse(list(await asyncio.gather(*(one(v) for v in values))))
 
+
+def _service_routes(app: FastAPI, info: dict[str, Any]) -> None:
     @app.get("/v1/model", response_model=ModelOut, tags=["service"])
     async def model_card() -> dict[str, Any]:
         """The model's name, test accuracy and checksum."""
@@ -297,35 +215,6 @@ def create_app(
         return FileResponse(STATIC_DIR / "docs.html", headers=_PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    return app
-
-
-class _Pool:
-    """The reader threads, started on first use and stopped at shutdown.
-
-    Started lazily rather than in ``create_app`` because an app can go through
-    several lifespans (a test client per test, an ASGI fuzzer per call).
-    """
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self.workers, thread_name_prefix="digitrec-read"
-                )
-            return self._executor
-
-    def close(self) -> None:
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            # Running reads finish in the background; queued ones are dropped.
-            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _version() -> str:

@@ -4,16 +4,30 @@ The HTTP layer only knows the small :class:`Reader` protocol below. The real
 implementation, :class:`VisionReader`, wraps :func:`digitrec.vision.read` and a
 loaded model; tests of the HTTP layer's own behaviour (limits, errors, response
 shapes) inject a deterministic fake instead, so they do not depend on a model.
+
+:class:`ReadRunner` runs one read: the upload's bytes are opened once, by
+:func:`digitrec.vision.io.load_image` under the pixel limit, then handed to the
+reader, both in a bounded thread pool under the request's time limit. A bad
+image becomes a per-image error through :meth:`digitrec.vision.isolate.ReadError.of`,
+as in ``digitrec predict`` and ``digitrec batch``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Reader", "VisionReader", "model_info"]
+from digitrec.errors import InputError
+from digitrec.serve.errors import ApiError
+from digitrec.serve.schemas import ReadOptions
+from digitrec.serve.uploads import Upload
+
+__all__ = ["ReadRunner", "Reader", "VisionReader", "model_info"]
 
 
 @runtime_checkable
@@ -24,15 +38,11 @@ class Reader(Protocol):
     :class:`digitrec.errors.InputError` for anything that is not a readable image.
     """
 
-    def read(
-        self,
-        data: bytes,
-        *,
-        include_images: bool = False,
-        min_confidence: float = 0.0,
-        max_digits: int | None = None,
-    ) -> dict[str, Any]:
-        """Read the digits in one encoded image; return ``ReadResult.to_dict()``."""
+    def read(self, image: Any, options: ReadOptions) -> dict[str, Any]:
+        """Read the digits of one loaded image (a :class:`digitrec.vision.io.Loaded`).
+
+        Returns ``ReadResult.to_dict()`` without ``path``.
+        """
         ...
 
     def info(self) -> dict[str, Any]:
@@ -100,27 +110,23 @@ class VisionReader:
         # Imported here: the service package must import without the reader's
         # heavier dependencies, e.g. to build the OpenAPI document.
         from digitrec import vision
-        from digitrec.models import load_model
+        from digitrec.models import shared_model
 
         if model is None or isinstance(model, (str, os.PathLike)):
-            model = load_model("default" if model is None else model)
+            model = shared_model("default" if model is None else model)
         self._vision = vision
         self.model = model
         self._info = model_info(model)
 
-    def read(
-        self,
-        data: bytes,
-        *,
-        include_images: bool = False,
-        min_confidence: float = 0.0,
-        max_digits: int | None = None,
-    ) -> dict[str, Any]:
-        """Read one encoded image; see :class:`Reader`."""
+    def read(self, image: Any, options: ReadOptions) -> dict[str, Any]:
+        """Read one loaded image; see :class:`Reader`."""
         result = self._vision.read(
-            data, model=self.model, min_confidence=min_confidence, max_digits=max_digits
+            image,
+            model=self.model,
+            min_confidence=options.min_confidence,
+            max_digits=options.max_digits,
         )
-        out = result.to_dict(include_images=include_images)
+        out = result.to_dict(include_images=options.include_images)
         # The answer is `digitrec predict --json` for one image, without `path`.
         out.pop("path", None)
         return out
@@ -128,3 +134,77 @@ class VisionReader:
     def info(self) -> dict[str, Any]:
         """The model's name, accuracy and checksum."""
         return dict(self._info)
+
+
+class ReadRunner:
+    """Reads uploads in a bounded thread pool, each under a time limit.
+
+    The threads start on first use and stop at shutdown (:meth:`close`), rather
+    than in ``create_app``, because an app can go through several lifespans
+    (a test client per test, an ASGI fuzzer per call).
+
+    Parameters
+    ----------
+    reader : Reader
+        What reads the loaded images.
+    max_pixels : int
+        Largest image accepted (413 beyond it).
+    timeout_s : float
+        Time limit of one read, queueing included (503 beyond it).
+    workers : int
+        Reader threads.
+    """
+
+    def __init__(self, reader: Reader, *, max_pixels: int, timeout_s: float, workers: int) -> None:
+        self.reader = reader
+        self.max_pixels = max_pixels
+        self.timeout_s = timeout_s
+        self.workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.workers, thread_name_prefix="digitrec-read"
+                )
+            return self._executor
+
+    def close(self) -> None:
+        """Stop the threads: running reads finish in the background, queued ones are dropped."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def _work(self, upload: Upload, options: ReadOptions) -> dict[str, Any]:
+        from digitrec.vision.io import load_image
+
+        image = load_image(upload.data, name=upload.filename, max_pixels=self.max_pixels)
+        return self.reader.read(image, options)
+
+    async def read(self, upload: Upload, options: ReadOptions) -> dict[str, Any]:
+        """Read one upload; every expected failure is an :class:`ApiError`."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(self._pool(), self._work, upload, options),
+                timeout=self.timeout_s,
+            )
+        except TimeoutError as exc:
+            raise ApiError(
+                503,
+                "timeout",
+                f"{upload.filename}: reading took longer than {self.timeout_s:g} s "
+                "(the server is busy, or the image is unusually complex); retry later",
+                headers={"Retry-After": "1"},
+            ) from exc
+        except InputError as exc:
+            from digitrec.vision.io import TooManyPixels
+            from digitrec.vision.isolate import ReadError
+
+            message = ReadError.of(upload.filename, exc).message
+            if isinstance(exc, TooManyPixels):
+                raise ApiError(413, "too_many_pixels", message) from exc
+            raise ApiError(422, "invalid_image", message) from exc

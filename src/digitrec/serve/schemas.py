@@ -1,18 +1,82 @@
-"""Response shapes, for the OpenAPI document (answers are built as plain dicts)."""
+"""Request options and response shapes, for the routes and the OpenAPI document.
+
+Answers are built as plain dicts; the models here document them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "BATCH_BODY",
+    "READ_BODY",
     "BatchItem",
     "DigitOut",
     "ErrorBody",
     "ErrorOut",
     "HealthOut",
     "ModelOut",
+    "ReadOptions",
     "ReadOut",
+    "errors",
+    "read_options",
 ]
+
+_BINARY = {"type": "string", "format": "binary"}
+#: Request body of ``POST /v1/read`` (parsed by hand, so declared for the OpenAPI document).
+READ_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": ["file"], "properties": {"file": _BINARY}}
+        },
+        "image/png": {"schema": _BINARY},
+        "image/jpeg": {"schema": _BINARY},
+        "application/octet-stream": {"schema": _BINARY},
+    },
+}
+#: Request body of ``POST /v1/read/batch``.
+BATCH_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["files"],
+                "properties": {"files": {"type": "array", "items": _BINARY}},
+            }
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """The query options of both read endpoints, as passed to the reader."""
+
+    include_images: bool = False
+    min_confidence: float = 0.0
+    max_digits: int | None = None
+
+
+def read_options(
+    images: Annotated[
+        bool, Query(description="Include each digit's 28x28 input as a base64 PNG.")
+    ] = False,
+    min_confidence: Annotated[
+        float,
+        Query(ge=0.0, le=1.0, description="Digits below this confidence are reported as null."),
+    ] = 0.0,
+    max_digits: Annotated[
+        int | None, Query(ge=1, le=1000, description="Read at most this many digits.")
+    ] = None,
+) -> ReadOptions:
+    """The :class:`ReadOptions` of a request's query (a FastAPI dependency)."""
+    return ReadOptions(images, min_confidence, max_digits)
 
 
 class DigitOut(BaseModel):
@@ -78,3 +142,8 @@ class HealthOut(BaseModel):
 
     status: str
     model: str
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` entry documenting error answers with these status codes."""
+    return {code: {"model": ErrorOut} for code in codes}

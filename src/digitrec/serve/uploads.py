@@ -1,18 +1,16 @@
-"""Reading uploads under limits: body size, multipart files, pixel count.
+"""Reading uploads under limits: media type, body size, multipart files.
 
 The body is read chunk by chunk and refused as soon as it passes the size
 limit, whatever the ``Content-Length`` header claims, so a client cannot make
-the server buffer more than the limit. The pixel count is read from the image
-header (no pixel is decoded) before the image reaches the reader.
+the server buffer more than the limit. The image itself is opened once, by
+:func:`digitrec.vision.io.load_image` under its pixel limit (see
+:mod:`digitrec.serve.reader`).
 """
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 
-from PIL import Image
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -22,8 +20,9 @@ from digitrec.serve.errors import ApiError
 __all__ = [
     "RAW_TYPES",
     "Upload",
-    "check_pixels",
+    "media_type",
     "read_body",
+    "read_files",
     "read_multipart",
     "read_single",
 ]
@@ -73,8 +72,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _media_type(request: Request) -> str:
+def media_type(request: Request) -> str:
+    """The request's media type: lower case, without parameters (``; boundary=...``)."""
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _unsupported(media: str, how: str) -> ApiError:
+    return ApiError(
+        415,
+        "unsupported_media_type",
+        f"content type {media or '(none)'!r} is not accepted; send {how}",
+    )
 
 
 async def read_multipart(request: Request, body: bytes, max_files: int) -> dict[str, list]:
@@ -125,7 +133,7 @@ def _files(fields: dict[str, list], name: str) -> list[Upload]:
 
 async def read_single(request: Request, limit: int) -> Upload:
     """The one image of ``POST /v1/read``: multipart field ``file`` or a raw body."""
-    media = _media_type(request)
+    media = media_type(request)
     if media == "multipart/form-data":
         body = await read_body(request, limit)
         files = _files(await read_multipart(request, body, max_files=4), "file")
@@ -140,39 +148,34 @@ async def read_single(request: Request, limit: int) -> Upload:
     elif media.startswith("image/") or media in RAW_TYPES:
         upload = Upload("body", await read_body(request, limit))
     else:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"content type {media or '(none)'!r} is not accepted; send multipart/form-data "
-            "with a field 'file', or the image itself with an image/* content type",
+        raise _unsupported(
+            media,
+            "multipart/form-data with a field 'file', or the image itself with an image/* "
+            "content type",
         )
     if not upload.data:
         raise ApiError(400, "empty_upload", f"{upload.filename}: the upload is empty")
     return upload
 
 
-def check_pixels(upload: Upload, max_pixels: int) -> None:
-    """Refuse (413) an image whose header declares more than ``max_pixels`` pixels.
+async def read_files(request: Request, limit: int, max_files: int) -> list:
+    """The values of the multipart fields ``files`` of ``POST /v1/read/batch``, in order.
 
-    Bytes that Pillow cannot identify pass through: the reader then answers
-    with its own precise error, so there is one source of truth for "not an image".
+    Each value is an :class:`Upload`, or text where a client sent a text field.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(upload.data)) as image:
-                width, height = image.size
-    except Image.DecompressionBombError as exc:
-        raise ApiError(
-            413, "too_many_pixels", f"{upload.filename}: {exc}; send a smaller image"
-        ) from exc
-    except Exception:
-        # Only a pre-check: undecodable input is the reader's to diagnose.
-        return
-    if width * height > max_pixels:
-        raise ApiError(
-            413,
-            "too_many_pixels",
-            f"{upload.filename}: image of {width}x{height} = {width * height:,} pixels is over "
-            f"the limit of {max_pixels:,}; resize it first",
+    media = media_type(request)
+    if media != "multipart/form-data":
+        raise _unsupported(
+            media,
+            "multipart/form-data with one field 'files' per image "
+            "(curl: -F files=@a.png -F files=@b.png)",
         )
+    body = await read_body(request, limit)
+    values = (await read_multipart(request, body, max_files=max_files)).get("files", [])
+    if not values:
+        raise ApiError(400, "no_files", "expected one or more multipart fields 'files', found none")
+    if len(values) > max_files:
+        raise ApiError(
+            413, "too_many_files", f"{len(values)} files sent; at most {max_files} per batch"
+        )
+    return values

@@ -37,14 +37,39 @@ from PIL import Image, ImageOps
 
 from digitrec.errors import InputError
 
-__all__ = ["MAX_PIXELS", "WORK_PIXELS", "Loaded", "load_image", "reduce", "to_gray"]
+__all__ = [
+    "MAX_PIXELS",
+    "WORK_PIXELS",
+    "Loaded",
+    "TooManyPixels",
+    "describe",
+    "load_image",
+    "reduce",
+    "to_gray",
+]
 
 #: Largest image accepted (width x height), checked from the header before decoding.
+#: The one limit of the CLI, the library and the service (``digitrec serve --max-pixels``).
 MAX_PIXELS = 64_000_000
 #: Images are reduced to at most this many pixels before segmentation.
 WORK_PIXELS = 400_000
 #: Largest file read from disk or accepted as bytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class TooManyPixels(InputError):
+    """An image with more pixels than the limit (a decompression bomb or a huge scan).
+
+    The message names the input, its pixel count, the limit and the fix; the
+    service answers it with status 413, the CLI prints it as it is.
+    """
+
+    def __init__(self, name: str, found: str, limit: int) -> None:
+        super().__init__(
+            f"{name}: expected an image of at most {limit:,} pixels, found {found}; "
+            "resize it first (a phone photo or a scan at 300 dpi is far smaller)"
+        )
+        self.limit = limit
 
 
 class Loaded:
@@ -83,7 +108,8 @@ class Loaded:
         self.offset = offset
 
 
-def _name(source: Any) -> str:
+def describe(source: Any) -> str:
+    """How messages name an input: its path, or a short description of it."""
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -95,7 +121,7 @@ def _name(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
-def _open(source: Any, name: str) -> Image.Image:
+def _open(source: Any, name: str, max_pixels: int) -> Image.Image:
     """Open (header only) a path or bytes with Pillow, or pass a PIL image through."""
     if isinstance(source, Image.Image):
         return source
@@ -129,12 +155,12 @@ def _open(source: Any, name: str) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(data)
     except Image.DecompressionBombError as exc:
+        # Pillow's own limit is far above ours: report it in our words, with our limit.
         found = re.search(r"\((\d+) pixels\)", str(exc))
-        count = f"{int(found.group(1)):,}" if found else "far more"
-        raise InputError(
-            f"{name}: expected at most {MAX_PIXELS:,} pixels, found {count}; "
-            "a decompression bomb or a huge scan: reduce it first"
-        ) from exc
+        count = f"{int(found.group(1)):,} pixels" if found else "far more"
+        # A max_pixels set above Pillow's hard limit cannot be honoured: name the real one.
+        limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
+        raise TooManyPixels(name, count, limit) from None
     except Exception as exc:
         # Pillow's parsers raise many types on hostile bytes (OSError, SyntaxError,
         # TypeError, KeyError, struct.error...): all mean "not a readable image".
@@ -190,7 +216,14 @@ def _rescale(arr: np.ndarray) -> np.ndarray:
     return (arr - lo) / (hi - lo)
 
 
-def _from_array(arr: np.ndarray, name: str) -> tuple[np.ndarray, tuple[int, int]]:
+def _check_pixels(name: str, w: int, h: int, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise TooManyPixels(name, f"{w}x{h} = {w * h:,} pixels", max_pixels)
+
+
+def _from_array(
+    arr: np.ndarray, name: str, max_pixels: int
+) -> tuple[np.ndarray | Image.Image, tuple[int, int]]:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
@@ -203,8 +236,7 @@ def _from_array(arr: np.ndarray, name: str) -> tuple[np.ndarray, tuple[int, int]
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise InputError(f"{name}: expected integer or float pixels, found dtype {arr.dtype}")
     h, w = arr.shape[:2]
-    if h * w > MAX_PIXELS:
-        raise InputError(f"{name}: expected at most {MAX_PIXELS:,} pixels, found {h * w:,}")
+    _check_pixels(name, w, h, max_pixels)
     if h == 0 or w == 0:
         return np.zeros((h, w), np.float32), (w, h)
     if arr.dtype == np.uint8:
@@ -252,7 +284,7 @@ def _finish(img: Image.Image, size: tuple[int, int]) -> Loaded:
     return Loaded(gray, size[0] / small.width, size, full=full)
 
 
-def load_image(source: Any) -> Loaded:
+def load_image(source: Any, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Loaded:
     """Load any supported image source into a grey working copy.
 
     Parameters
@@ -261,6 +293,13 @@ def load_image(source: Any) -> Loaded:
         A file path, encoded file bytes, a Pillow image, or pixels:
         (h, w) grey, (h, w, 3) RGB or (h, w, 4) RGBA, uint8 (0-255), uint16
         (0-65535) or float (0-1).
+    name : str, optional
+        How error messages name the input (default: the path, or a
+        description such as ``<1234 bytes>``); the service passes the upload's
+        file name.
+    max_pixels : int
+        Largest image accepted (width x height), checked from the header
+        before any pixel is decoded.
 
     Returns
     -------
@@ -271,11 +310,12 @@ def load_image(source: Any) -> Loaded:
     Raises
     ------
     InputError
-        Not an image, empty, truncated, too many pixels, or an unsupported array.
+        Not an image, empty, truncated, or an unsupported array;
+        :class:`TooManyPixels` (a subclass) beyond ``max_pixels``.
     """
-    name = _name(source)
+    name = describe(source) if name is None else name
     if isinstance(source, np.ndarray):
-        img, size = _from_array(source, name)
+        img, size = _from_array(source, name, max_pixels)
         if isinstance(img, np.ndarray):
             return Loaded(img, 1.0, size)
         return _finish(img, size)
@@ -284,14 +324,10 @@ def load_image(source: Any) -> Loaded:
             f"{name}: expected a path, bytes, a PIL image or a numpy array, found "
             f"{type(source).__name__}"
         )
-    img = _open(source, name)
+    img = _open(source, name, max_pixels)
     try:
         w, h = img.size
-        if w * h > MAX_PIXELS:
-            raise InputError(
-                f"{name}: expected at most {MAX_PIXELS:,} pixels, found {w:,} x {h:,} = "
-                f"{w * h:,}; a decompression bomb or a huge scan: reduce it first"
-            )
+        _check_pixels(name, w, h, max_pixels)
         try:
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated: first frame only (see module docstring)

@@ -198,12 +198,31 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
         return []
+    comps, tallest = _components(labels, n)
+    merged = _merge(comps, tallest, labels)
+    top = max(m["area"] for m in merged)
+    line_h = float(
+        np.median([m["box"][1] - m["box"][0] for m in merged if m["area"] >= 0.25 * top])
+    )
+    # Noise: what is much shorter than the line and did not join a digit.
+    merged = [m for m in merged if m["box"][1] - m["box"][0] >= SHORT * line_h]
+    # Bounded work on cluttered pages: the largest components only.
+    merged = sorted(merged, key=lambda m: -m["area"])[:MAX_COMPONENTS]
+    groups = [_readings(_piece(labels, m["ids"], tuple(m["box"])), line_h) for m in merged]
+    groups.sort(key=lambda g: g[0][0].x + g[0][0].w / 2 if g[0] else 0)
+    return groups
+
+
+def _components(labels: np.ndarray, n: int) -> tuple[list[dict], float]:
+    """Components large enough to matter, largest first, and the tallest large one's height.
+
+    Each component is a group of label ids with a box (y0, y1, x0, x1) and an area.
+    """
     boxes = ndimage.find_objects(labels)
     areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     big = areas >= 0.25 * areas.max()
     heights = np.array([b[0].stop - b[0].start for b in boxes])
     tallest = float(heights[big].max())
-    # Components as groups of label ids with a box (y0, y1, x0, x1).
     comps = [
         {
             "ids": [i + 1],
@@ -214,9 +233,16 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
         if areas[i] >= max(3, 0.01 * areas.max())
     ]
     comps.sort(key=lambda c: -c["area"])
-    del comps[4 * MAX_COMPONENTS :]  # the merge below is quadratic in their number
-    # Merge until nothing changes: a stroke broken into several bits joins up
-    # bit by bit (each pass sees the boxes the previous one grew).
+    del comps[4 * MAX_COMPONENTS :]  # the merge is quadratic in their number
+    return comps, tallest
+
+
+def _merge(comps: list[dict], tallest: float, labels: np.ndarray) -> list[dict]:
+    """Merge broken strokes into the components they belong to.
+
+    Until nothing changes: a stroke broken into several bits joins up bit by
+    bit (each pass sees the boxes the previous one grew).
+    """
     for _ in range(4):
         merged: list[dict] = []
         for c in comps:
@@ -232,35 +258,26 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
         if len(merged) == len(comps):
             break
         comps = sorted(merged, key=lambda c: -c["area"])
-    top = max(m["area"] for m in merged)
-    line_h = float(
-        np.median([m["box"][1] - m["box"][0] for m in merged if m["area"] >= 0.25 * top])
-    )
-    # Noise: what is much shorter than the line and did not join a digit.
-    merged = [m for m in merged if m["box"][1] - m["box"][0] >= SHORT * line_h]
-    # Bounded work on cluttered pages: the largest components only.
-    merged = sorted(merged, key=lambda m: -m["area"])[:MAX_COMPONENTS]
-    groups: list[list[list[Piece]]] = []
-    for m in merged:
-        p = _piece(labels, m["ids"], tuple(m["box"]))
-        ref = max(p.h, 0.8 * line_h)
-        aspect = p.w / ref
-        if aspect <= SPLIT_ASPECT * AMBIGUOUS:
-            groups.append([[p]])
-            continue
-        k = min(MAX_PIECES, max(2, round(aspect / DIGIT_ASPECT)))
-        # Digit-shaped but wide: at most two narrow digits touching.
-        counts = [2] if aspect <= SPLIT_ASPECT else sorted({max(2, k - 1), k, k + 1})
-        hyps = [_split(p, j) for j in counts]
-        # Digits on a line are all tall: a cut that leaves a short piece is wrong.
-        hyps = [h for h in hyps if h and min(q.h for q in h) >= MIN_PIECE_HEIGHT * ref]
-        hyps.sort(key=lambda h: abs(len(h) - k))
-        # One wide digit (a slanted 7, a flat 5) stays a candidate unless far too wide.
-        if aspect <= WHOLE_ASPECT or not hyps:
-            hyps.insert(0 if aspect <= SPLIT_ASPECT else len(hyps), [p])
-        groups.append([h for h in hyps if h])
-    groups.sort(key=lambda g: g[0][0].x + g[0][0].w / 2 if g[0] else 0)
-    return groups
+    return merged
+
+
+def _readings(p: Piece, line_h: float) -> list[list[Piece]]:
+    """The alternative readings of one component: itself, and splits when it is wide."""
+    ref = max(p.h, 0.8 * line_h)
+    aspect = p.w / ref
+    if aspect <= SPLIT_ASPECT * AMBIGUOUS:
+        return [[p]]
+    k = min(MAX_PIECES, max(2, round(aspect / DIGIT_ASPECT)))
+    # Digit-shaped but wide: at most two narrow digits touching.
+    counts = [2] if aspect <= SPLIT_ASPECT else sorted({max(2, k - 1), k, k + 1})
+    hyps = [_split(p, j) for j in counts]
+    # Digits on a line are all tall: a cut that leaves a short piece is wrong.
+    hyps = [h for h in hyps if h and min(q.h for q in h) >= MIN_PIECE_HEIGHT * ref]
+    hyps.sort(key=lambda h: abs(len(h) - k))
+    # One wide digit (a slanted 7, a flat 5) stays a candidate unless far too wide.
+    if aspect <= WHOLE_ASPECT or not hyps:
+        hyps.insert(0 if aspect <= SPLIT_ASPECT else len(hyps), [p])
+    return [h for h in hyps if h]
 
 
 def find_digits(mask: np.ndarray, max_digits: int | None = None) -> list[Piece]:

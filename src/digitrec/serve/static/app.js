@@ -199,8 +199,8 @@ async function readBlob(blob, name, fromPad = false) {
   setStatus(`Reading ${name}…`);
   $("read").disabled = true;
   const preview = $("preview");
-  if (fromPad) preview.hidden = true;
-  else { preview.src = URL.createObjectURL(blob); preview.alt = `The photo sent: ${name}`; preview.hidden = false; }
+  preview.hidden = true; // shown once the service has read the photo: a bad upload shows no broken image
+  if (preview.src.startsWith("blob:")) URL.revokeObjectURL(preview.src);
   const t0 = performance.now();
   try {
     const res = await fetch("/v1/read?images=true", {
@@ -215,11 +215,13 @@ async function readBlob(blob, name, fromPad = false) {
       throw new Error(msg);
     }
     showResult(body);
+    if (!fromPad) { preview.src = URL.createObjectURL(blob); preview.alt = `The photo sent: ${name}`; preview.hidden = false; }
     const ms = Math.round(performance.now() - t0);
     setStatus(body.text ? `Read “${body.text}” in ${ms} ms.` : `No digit found${body.reason ? `: ${body.reason}` : "."}`);
   } catch (err) {
     if (err.name === "AbortError") return;
     showResult(null);
+    preview.hidden = true;
     showError(`Could not read ${name}: ${err.message}`);
     setStatus("");
   } finally {
