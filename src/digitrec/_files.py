@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "sha256", "write_json"]
+__all__ = ["atomic_write", "publish", "sha256", "write_json"]
 
 #: Something to write: bytes, text (UTF-8), or a function that writes the file at a path.
 Content = bytes | str | Callable[[Path], Any]
@@ -96,13 +96,38 @@ def atomic_write(path: str | os.PathLike, content: Content, mode: int | None = N
             data = content.encode("utf-8") if isinstance(content, str) else content
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-        _fsync_file(tmp)
-        os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
-        os.replace(tmp, path)
+        publish(tmp, path, mode)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    return path
+
+
+def publish(tmp: str | os.PathLike, path: str | os.PathLike, mode: int | None = None) -> Path:
+    """Move a finished file into place: fsync, permissions, rename, fsync folder.
+
+    The one place where digitrec replaces a file; :func:`atomic_write` and the
+    data downloader (which verifies a file before it is published) both end here.
+
+    Parameters
+    ----------
+    tmp : path-like
+        The complete file, on the same file system as ``path``.
+    path : path-like
+        Where it goes; an existing file there is replaced in one step.
+    mode : int, optional
+        Permission bits; default ``0o666`` minus the umask.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    tmp, path = Path(tmp), Path(path)
+    _fsync_file(tmp)
+    os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
+    os.replace(tmp, path)
     _fsync_dir(path.parent)
     return path
 

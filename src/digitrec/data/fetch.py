@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitrec._files import publish
 from digitrec.data.idx import decompress, parse_idx
 from digitrec.data.registry import PARTS, DataFile, Dataset, get_dataset
 from digitrec.errors import ChecksumError, DataError
@@ -150,7 +151,7 @@ def _download(ds: Dataset, spec: DataFile, target: Path, progress: bool) -> list
                 url, known_hash=None, fname=spec.name, path=staging, progressbar=progress
             )
             _read_verified(Path(fetched), spec)
-            os.replace(fetched, target)
+            publish(fetched, target)
             return []
         except (DataError, OSError, ValueError) as exc:
             failures.append(f"{url}: {exc}")
