@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from digitrec.errors import ModelError
-from digitrec.vision import read, read_many, synth
+from digitrec.testing import synth
+from digitrec.vision import read, read_many
 from digitrec.vision.read import default_model
 
 pytestmark = pytest.mark.mnist
