@@ -91,6 +91,8 @@ def train_cnn(
         f"test accuracy {m['accuracy']:.4f}, ECE {m['ece']:.4f} (T={card['temperature']:.3f}), "
         f"trained {card['training']['seconds']:.0f} s; saved to {out_dir}"
     )
+    if card["training"].get("note"):  # cut short by --time-budget
+        console.print(f"note: {card['training']['note']}", style="yellow")
     if as_json:
         out.print_json(json.dumps(card))
 
