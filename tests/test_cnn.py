@@ -352,6 +352,8 @@ def test_cnn_vs_knn_metrics_and_figures(tiny_model_dir, tmp_path):
     assert res["cnn"]["accuracy"] == pytest.approx((cnn_pred == data.test_labels).mean())
     assert res["knn"]["accuracy"] == pytest.approx(0.93) and res["knn"]["n_errors"] == 7
     assert np.trace(res["knn"]["confusion_matrix"]) == 93
+    assert res["knn"]["ci95"]["correct"] == 93 and res["knn"]["ci95"]["n"] == 100
+    assert res["cnn"]["ci95"]["low"] <= res["cnn"]["accuracy"] <= res["cnn"]["ci95"]["high"]
     a = res["agreement"]
     assert a["both_wrong"] + a["only_knn_wrong"] == 7
     assert a["both_wrong"] + a["only_cnn_wrong"] == res["cnn"]["n_errors"]

@@ -17,6 +17,7 @@ from digitrec.models.classical import STUDY_MODELS
 from digitrec.report import html as H
 from digitrec.report import plots
 from digitrec.report.metrics import interval
+from digitrec.report.metrics import interval_text as _ci
 
 __all__ = ["LR_SPREAD", "explore", "reproduce"]
 
@@ -158,11 +159,6 @@ def _intervals(data, metrics: dict) -> dict[str, Any]:
         "k_sweep": [{"k": r["k"], **interval(r["accuracy"], n_split)} for r in metrics["k_sweep"]],
         "final": interval(metrics["final"]["accuracy"], len(data.test_labels)),
     }
-
-
-def _ci(i: dict) -> str:
-    """An interval as text: ``0.9450–0.9596``."""
-    return f"{i['low']:.4f}–{i['high']:.4f}"
 
 
 def _ks(ks: list[int]) -> str:

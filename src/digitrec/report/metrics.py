@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
-__all__ = ["classification_metrics", "evaluate_model", "interval", "wilson_interval"]
+__all__ = [
+    "classification_metrics",
+    "evaluate_model",
+    "interval",
+    "interval_text",
+    "wilson_interval",
+]
 
 
 def wilson_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -39,6 +45,11 @@ def interval(accuracy: float, n: int) -> dict[str, float | int]:
     correct = round(accuracy * n)
     low, high = wilson_interval(correct, n)
     return {"correct": correct, "n": int(n), "low": round(low, 6), "high": round(high, 6)}
+
+
+def interval_text(i: dict) -> str:
+    """An :func:`interval` as text, ``low–high`` to four decimals (``0.9639–0.9709``)."""
+    return f"{i['low']:.4f}–{i['high']:.4f}"
 
 
 def classification_metrics(
