@@ -97,6 +97,7 @@ def test_training_is_reproducible_from_the_seed():
     cfg = dict(epochs=1, batch_size=32, holdout=0, net=TINY_NET, threads=1, seed=7)
     a = train(images, labels, TrainConfig(**cfg), progress=False)
     b = train(images, labels, TrainConfig(**cfg), progress=False)
+    assert not a.stopped_by_budget and a.schedule_done == 1.0 and "note" not in a.summary()
     for (ka, va), (kb, vb) in zip(
         a.net.state_dict().items(), b.net.state_dict().items(), strict=True
     ):
@@ -111,12 +112,27 @@ def test_training_with_augmentation_runs_and_reduces_loss():
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
-def test_time_budget_stops_training_early():
+def test_time_budget_stops_training_early(capsys):
     images, labels = bar_digits(3200, seed=5)
     cfg = TrainConfig(epochs=50, time_budget=1.0, batch_size=32, holdout=0, net=TINY_NET, threads=1)
-    result = train(images, labels, cfg, progress=False)
+    result = train(images, labels, cfg, progress=True)
     assert result.steps < 50 * 100  # far fewer than the 5,000 steps of 50 epochs
     assert result.seconds < 10
+    # The run says it was cut short, and how much of the 50-epoch schedule it took.
+    assert result.stopped_by_budget and result.total_steps == 50 * 100
+    assert result.schedule_done == result.steps / 5000 and 0 < result.schedule_done < 1
+    summary = result.summary()
+    assert summary["stopped_by_budget"] is True
+    assert summary["note"] == (
+        f"stopped by the 1 s time budget after {result.steps:,} of 5,000 steps: "
+        f"{result.schedule_done:.0%} of the 50-epoch schedule"
+    )
+    # One bar for the run, in seconds of the budget: no per-epoch bar with its steps and ETA.
+    bar = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    shown = [line for line in bar if "epoch" in line]
+    assert shown and all("s of budget" in line for line in shown)
+    assert "100%" in shown[-1] and "1/1 s of budget" in shown[-1]
+    assert not any("it/s" in line or "/100 [" in line for line in bar)
 
 
 def test_one_cycle_warms_up_then_anneals():
@@ -336,6 +352,8 @@ def test_cnn_vs_knn_metrics_and_figures(tiny_model_dir, tmp_path):
     assert res["cnn"]["accuracy"] == pytest.approx((cnn_pred == data.test_labels).mean())
     assert res["knn"]["accuracy"] == pytest.approx(0.93) and res["knn"]["n_errors"] == 7
     assert np.trace(res["knn"]["confusion_matrix"]) == 93
+    assert res["knn"]["ci95"]["correct"] == 93 and res["knn"]["ci95"]["n"] == 100
+    assert res["cnn"]["ci95"]["low"] <= res["cnn"]["accuracy"] <= res["cnn"]["ci95"]["high"]
     a = res["agreement"]
     assert a["both_wrong"] + a["only_knn_wrong"] == 7
     assert a["both_wrong"] + a["only_cnn_wrong"] == res["cnn"]["n_errors"]
@@ -387,6 +405,18 @@ def test_train_cnn_cli_then_evaluate(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert card["net"]["widths"] == [4, 8, 8] and card["dataset"]["name"] == "bars"
+    assert card["training"]["stopped_by_budget"] is False and "note:" not in result.output
+
+    # Cut short by --time-budget: the console and the model card say so, with the share.
+    budget = ["--epochs", "100000", "--time-budget", "1", "--out", str(tmp_path / "b")]
+    result = runner.invoke(app, args[:-2] + budget + common)
+    assert result.exit_code == 0, result.output
+    training = json.loads((tmp_path / "b" / "model.json").read_text())["training"]
+    assert training["stopped_by_budget"] is True and 0 < training["schedule_done"] < 1
+    assert "note: stopped by the 1 s time budget" in result.output
+    assert f"{training['schedule_done']:.0%} of the 100000-epoch schedule" in result.output
+    saved = load_saved(tmp_path / "b", kind="cnn").meta["training"]
+    assert saved["note"] == training["note"]  # in the weights file's metadata too
 
     result = runner.invoke(app, ["evaluate", str(tmp_path / "m"), "--json", *common])
     assert result.exit_code == 0, result.output

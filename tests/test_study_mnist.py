@@ -46,7 +46,13 @@ def test_reproduce_writes_report(mnist, tmp_path):
     metrics = reproduce(mnist, tmp_path, extra_sections=[cnn_section])
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics))
-    assert list(on_disk) == ["dataset", "compare", "k_sweep", "final"]
+    # The study's four keys, unchanged, then the 95% intervals of their accuracies.
+    assert list(on_disk) == ["dataset", "compare", "k_sweep", "final", "ci95"]
+    ci = on_disk["ci95"]
+    assert ci["final"]["correct"] == 9676 and ci["final"]["n"] == 10000
+    assert [r["k"] for r in ci["k_sweep"]] == list(range(1, 21))
+    for row, k_ci in zip(on_disk["k_sweep"], ci["k_sweep"], strict=True):
+        assert k_ci["n"] == 1980 and k_ci["low"] < row["accuracy"] < k_ci["high"]
     assert on_disk["dataset"] == {"name": "mnist", "train": 60000, "test": 10000}
     assert [r["k"] for r in on_disk["k_sweep"]] == list(range(1, 21))
     assert set(on_disk["final"]) == {
@@ -56,6 +62,7 @@ def test_reproduce_writes_report(mnist, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 6
     assert "http://" not in html and "https://" not in html  # opens offline
+    assert 'class="bad"' not in html  # logistic regression: within the measured BLAS spread
     for name in ("samples", "compare", "k_sweep", "confusion", "predictions"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
     assert not list(tmp_path.glob(".*"))  # no partial files

@@ -84,13 +84,19 @@ def train_cnn(
         card = build_model(data, config, out_dir, dist=dist)
     finally:
         ddp.shutdown()
-    if card is None:  # not the main process
-        return
+    if card is not None:  # None: not the main process
+        _print_card(card, out_dir, as_json)
+
+
+def _print_card(card: dict, out_dir: Path, as_json: bool) -> None:
+    """The trained model's figures on stderr (the whole card on stdout with --json)."""
     m = card["metrics"]
     console.print(
         f"test accuracy {m['accuracy']:.4f}, ECE {m['ece']:.4f} (T={card['temperature']:.3f}), "
         f"trained {card['training']['seconds']:.0f} s; saved to {out_dir}"
     )
+    if card["training"].get("note"):  # cut short by --time-budget
+        console.print(f"note: {card['training']['note']}", style="yellow")
     if as_json:
         out.print_json(json.dumps(card))
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from typer.core import TyperArgument, TyperCommand
+
+from digitrec.cli.app import CleanHelpCommand
 
 __all__ = [
     "CleanHelpCommand",
@@ -15,31 +16,6 @@ __all__ = [
     "ModelSpec",
     "exit_if_all_failed",
 ]
-
-
-class _NamedArgument(TyperArgument):
-    """An argument whose help shows its metavar only, not the Python type (``<list[str]>``)."""
-
-    def display_type_rich(self, ctx: Any) -> str | None:
-        """No type column: the metavar (``INPUT...``) already says what to give."""
-        return None if self.metavar is not None else super().display_type_rich(ctx)
-
-
-class CleanHelpCommand(TyperCommand):
-    """A command whose help shows no Python types: metavars instead (``INPUT``, ``N``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for param in self.params:
-            if type(param) is TyperArgument and param.metavar is not None:
-                param.__class__ = _NamedArgument
-
-    def get_help_option(self, ctx: Any) -> Any:
-        """``--help``, without the ``<bool>`` type that Typer shows for it."""
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""  # an empty metavar hides the type column
-        return option
 
 
 Inputs = Annotated[

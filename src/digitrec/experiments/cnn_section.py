@@ -18,6 +18,7 @@ from digitrec.errors import InputError
 from digitrec.models.cnn.calibrate import expected_calibration_error, rejection_table, risk_coverage
 from digitrec.report import html as H
 from digitrec.report import plots
+from digitrec.report.metrics import interval_text
 
 __all__ = ["cnn_section", "cnn_vs_knn"]
 
@@ -87,7 +88,7 @@ def cnn_vs_knn(
         (digits both get wrong, that only one gets wrong) and ``figures`` (name -> path).
     """
     from digitrec.models import load_model
-    from digitrec.report.metrics import classification_metrics
+    from digitrec.report.metrics import classification_metrics, interval
 
     labels = np.asarray(data.test_labels).astype(np.int64)
     knn_pred = np.asarray(knn_predictions).astype(np.int64)
@@ -106,6 +107,7 @@ def cnn_vs_knn(
     return {
         "cnn": {
             "accuracy": cnn_m["accuracy"],
+            "ci95": interval(cnn_m["accuracy"], len(labels)),
             "n_errors": int((cnn_pred != labels).sum()),
             "confusion_matrix": cnn_m["confusion_matrix"],
             "ece": expected_calibration_error(probs, labels),
@@ -116,6 +118,7 @@ def cnn_vs_knn(
         },
         "knn": {
             "accuracy": knn_m["accuracy"],
+            "ci95": interval(knn_m["accuracy"], len(labels)),
             "n_errors": int((knn_pred != labels).sum()),
             "confusion_matrix": knn_m["confusion_matrix"],
         },
@@ -135,10 +138,11 @@ def cnn_section(data, out_dir: str | Path, context: dict) -> H.Section:
     write_json(out / "cnn.json", result)
     cnn, knn, agree = result["cnn"], result["knn"], result["agreement"]
     fewer = 1 - cnn["n_errors"] / max(knn["n_errors"], 1)
+    knn_ci, cnn_ci = ("95% CI " + interval_text(m["ci95"]) for m in (knn, cnn))
     body = H.cards(
         [
-            (f"{knn['accuracy']:.4f}", "the study's KNN (k=5, 10x10)"),
-            (f"{cnn['accuracy']:.4f}", f"the shipped CNN ({cnn['model'] or 'default'})"),
+            (f"{knn['accuracy']:.4f}", f"the study's KNN (k=5, 10x10); {knn_ci}"),
+            (f"{cnn['accuracy']:.4f}", f"the shipped CNN ({cnn['model'] or 'default'}); {cnn_ci}"),
             (f"{fewer:.0%}", f"fewer errors: {cnn['n_errors']} against {knn['n_errors']}"),
             (f"{cnn['ece']:.4f}", "CNN expected calibration error (15 bins)"),
         ]
@@ -160,7 +164,8 @@ def cnn_section(data, out_dir: str | Path, context: dict) -> H.Section:
     )
     body += "<h3>Confidence and rejection</h3>" + H.figure(
         result["figures"]["risk_coverage"],
-        "Error among the digits kept, against the share kept, as the confidence threshold rises.",
+        "Error among the digits kept (log scale; 0: no error) against the share kept, as the "
+        "confidence threshold rises; the coverage axis starts shortly before the first error.",
     )
     body += H.table(
         ["reject below confidence", "rejected", "error on the rest", "errors left"],

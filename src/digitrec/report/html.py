@@ -44,6 +44,8 @@ th, td { padding:.32rem .7rem; border-bottom:1px solid var(--line); text-align:r
 th:first-child, td:first-child { text-align:left; }
 thead th { background:var(--bg); font-weight:600; }
 td.ok { color:var(--ok); } td.near { color:var(--warn); } td.bad { color:var(--bad); }
+td.spread { color:var(--warn); }
+td:not(:first-child) { white-space:nowrap; }
 figure { margin: .8rem 0; } figure img { max-width:100%; height:auto; }
 figcaption { color:var(--muted); font-size:.85rem; }
 code { background:#f3f4f6; padding:.05rem .3rem; border-radius:4px; }

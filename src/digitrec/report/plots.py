@@ -90,8 +90,25 @@ def plot_digit_grid(
     return fig
 
 
-def plot_compare(compare: dict[str, dict[str, float]], names: dict[str, str]):
-    """Grouped bars: each model's accuracy on raw and on downscaled pixels."""
+def _yerr(values: list[float], intervals: list[dict] | None) -> np.ndarray | None:
+    """Error bar lengths (2, n) below and above ``values`` from ``{low, high}`` intervals."""
+    if intervals is None:
+        return None
+    low = np.array([i["low"] for i in intervals])
+    high = np.array([i["high"] for i in intervals])
+    v = np.asarray(values)
+    return np.vstack([np.maximum(v - low, 0), np.maximum(high - v, 0)])
+
+
+def plot_compare(
+    compare: dict[str, dict[str, float]],
+    names: dict[str, str],
+    intervals: dict[str, dict[str, dict]] | None = None,
+):
+    """Grouped bars: each model's accuracy on raw and on downscaled pixels.
+
+    ``intervals`` (``{variant: {model: {low, high}}}``, e.g. 95% Wilson) adds error bars.
+    """
     models = list(names)
     x = np.arange(len(models))
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
@@ -101,7 +118,16 @@ def plot_compare(compare: dict[str, dict[str, float]], names: dict[str, str]):
         strict=True,
     ):
         values = [compare[variant][m] for m in models]
-        bars = ax.bar(x + offset, values, width=0.38, color=color, label=label)
+        ci = [intervals[variant][m] for m in models] if intervals else None
+        bars = ax.bar(
+            x + offset,
+            values,
+            width=0.38,
+            color=color,
+            label=label,
+            yerr=_yerr(values, ci),
+            error_kw={"ecolor": INK, "capsize": 3, "lw": 1},
+        )
         ax.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=8, padding=2)
     ax.set_xticks(x, [names[m] for m in models], fontsize=8)
     ax.set_ylim(0, 1.08)
@@ -112,11 +138,19 @@ def plot_compare(compare: dict[str, dict[str, float]], names: dict[str, str]):
     return fig
 
 
-def plot_sweep(rows: list[dict], chosen: int):
-    """Accuracy against k, with the chosen k marked."""
+def plot_sweep(rows: list[dict], chosen: int, intervals: list[dict] | None = None):
+    """Accuracy against k, with the chosen k marked.
+
+    ``intervals`` (one ``{low, high}`` per row, e.g. 95% Wilson) adds error bars and
+    shades the best k's interval: the ks whose accuracy falls inside it are within noise.
+    """
     ks = [r["k"] for r in rows]
     acc = [r["accuracy"] for r in rows]
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    if intervals is not None:
+        best = intervals[int(np.argmax(acc))]
+        ax.axhspan(best["low"], best["high"], color=ACCENT, alpha=0.08, lw=0)
+        ax.errorbar(ks, acc, yerr=_yerr(acc, intervals), fmt="none", ecolor=MUTED, capsize=3, lw=1)
     ax.plot(ks, acc, marker="o", color=ACCENT, lw=1.8, ms=4)
     if chosen in ks:
         a = acc[ks.index(chosen)]
@@ -132,6 +166,10 @@ def plot_sweep(rows: list[dict], chosen: int):
     ax.set_xticks(ks)
     ax.set_xlabel("k (neighbours)")
     ax.set_ylabel("accuracy (10x10, held-out)")
+    if intervals is not None:
+        ax.set_title(
+            "bars: 95% Wilson intervals; band: the best k's interval", fontsize=9, color=INK
+        )
     ax.grid(alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
@@ -234,26 +272,79 @@ def plot_errors(
     return fig
 
 
-def plot_risk_coverage(curves: dict[str, dict[str, np.ndarray]]):
+def _operating_points(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(coverage, risk) at each distinct confidence: digits tied in confidence go together."""
+    t = np.asarray(c["threshold"])
+    last = np.append(t[1:] != t[:-1], True) if len(t) else np.zeros(0, bool)
+    return np.asarray(c["coverage"])[last], np.asarray(c["risk"])[last]
+
+
+def _coverage_from(curves: dict[str, dict[str, np.ndarray]]) -> float:
+    """Left end of the coverage axis (%): from a little before the first error on.
+
+    Every digit accepted before any error is zero risk: a long flat line that says
+    nothing. The axis starts as far before the first error as the error region is wide.
+    """
+    first = 100.0
+    for c in curves.values():
+        wrong = np.flatnonzero(np.asarray(c["risk"]) > 0)
+        if len(wrong):
+            first = min(first, float(c["coverage"][wrong[0]]) * 100)
+    return float(np.clip(5 * np.floor((2 * first - 100) / 5), 0, 95))
+
+
+def plot_risk_coverage(curves: dict[str, dict[str, np.ndarray]], marks=(0.5, 0.9, 0.99, 0.999)):
     """Risk (error among accepted digits) against coverage (share accepted), per model.
+
+    The error axis is logarithmic (from half an error to 100%) and the coverage axis
+    starts shortly before the first error: that is where rejection changes anything.
 
     Parameters
     ----------
     curves : dict
-        Model name -> ``{"coverage": array, "risk": array}`` (fractions).
+        Model name -> :func:`~digitrec.models.cnn.calibrate.risk_coverage` result
+        (``coverage``, ``risk`` and ``threshold``, fractions).
+    marks : sequence of float
+        Confidence thresholds marked on the first curve.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for name, c in curves.items():
-        ax.plot(c["coverage"] * 100, c["risk"] * 100, label=name)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    n = max((len(c["risk"]) for c in curves.values()), default=1)
+    floor = 50 / max(n, 1)  # half an error among all digits, in %: where zero risk is drawn
+    for i, (name, c) in enumerate(curves.items()):
+        cov, risk = _operating_points(c)
+        line = ax.step(cov * 100, np.maximum(risk * 100, floor), where="post", label=name)
+        if i == 0:
+            _mark_thresholds(ax, c, marks, floor, line[0].get_color())
+    worst = max((float(np.max(c["risk"])) * 100 for c in curves.values() if len(c["risk"])),
+                default=1.0)  # fmt: skip
+    top = min(100.0, 10 ** np.ceil(np.log10(max(worst, floor) * 1.5)))  # a decade above
+    ax.set_yscale("log")
+    ax.set_ylim(floor * 0.7, top)
+    ax.set_xlim(_coverage_from(curves), 100)
+    ticks = [floor, *(t for t in (0.01, 0.1, 1, 10, 100) if floor * 1.9 < t <= top)]
+    ax.set_yticks(ticks, ["0", *(f"{t:g}%" for t in ticks[1:])])
+    ax.minorticks_off()
     ax.set_xlabel("coverage: digits accepted (%)")
-    ax.set_ylabel("risk: error among accepted (%)")
-    ax.set_yscale("symlog", linthresh=0.1)
-    ax.set_xlim(50, 100)
+    ax.set_ylabel("risk: error among accepted (log scale)")
     ax.grid(True, alpha=0.3)
-    ax.legend()
-    ax.set_title("Rejecting the least confident digits")
+    ax.legend(loc="upper left", frameon=False)
+    ax.set_title("Rejecting the least confident digits", fontsize=11)
     return fig
+
+
+def _mark_thresholds(ax, c: dict, marks, floor: float, color: str) -> None:
+    """Mark where accepting only confidence >= t puts the curve, for each t in ``marks``."""
+    t = np.asarray(c["threshold"])
+    for m in marks:
+        k = int((t >= m).sum())  # digits accepted at this threshold
+        if 0 < k < len(t):
+            x, y = c["coverage"][k - 1] * 100, max(c["risk"][k - 1] * 100, floor)
+            ax.plot([x], [y], "o", ms=4, color=color)
+            ax.annotate(
+                f"p ≥ {m:g}", (x, y), xytext=(-6, 6), textcoords="offset points",
+                ha="right", fontsize=8, color=color,
+            )  # fmt: skip

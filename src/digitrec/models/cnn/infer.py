@@ -45,7 +45,11 @@ class CnnModel:
 
     kind = "cnn"
 
-    def __init__(self, session, meta: dict[str, Any], batch_size: int = 4096) -> None:
+    #: Images per onnxruntime call. onnxruntime keeps buffers sized for the largest
+    #: batch it has seen: 4,096 took the process to 2.2 GB, 1,000 to 0.74 GB, as fast.
+    BATCH = 1000
+
+    def __init__(self, session, meta: dict[str, Any], batch_size: int = BATCH) -> None:
         self._session = session
         self.meta = meta
         self.temperature = float(meta.get("temperature", 1.0))

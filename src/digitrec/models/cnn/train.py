@@ -10,6 +10,7 @@ still anneal properly and end on a well-converged model.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -26,7 +27,17 @@ from digitrec.models.cnn.ddp import Dist
 from digitrec.models.cnn.net import DigitNet
 from digitrec.models.cnn.spec import DEFAULT_CONFIG, check_config
 
-__all__ = ["TrainConfig", "TrainResult", "one_cycle", "predict_logits", "split_holdout", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "budget_note",
+    "one_cycle",
+    "predict_logits",
+    "split_holdout",
+    "train",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,16 +117,53 @@ class TrainResult:
     history: list[dict[str, float]]
     train_idx: np.ndarray
     holdout_idx: np.ndarray
+    #: The time budget ran out before the epochs did.
+    stopped_by_budget: bool = False
+    #: Steps of the epoch schedule the run took (``config.epochs`` epochs).
+    total_steps: int = 0
+
+    @property
+    def schedule_done(self) -> float:
+        """Share of the epoch schedule's steps taken (1.0 for a run that finished it)."""
+        return self.steps / self.total_steps if self.total_steps else 1.0
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description of the run."""
-        return {
+        out = {
             "config": asdict(self.config),
             "seconds": round(self.seconds, 1),
             "images_seen": self.images_seen,
             "steps": self.steps,
+            "schedule_steps": self.total_steps,
+            "schedule_done": round(self.schedule_done, 4),
+            "stopped_by_budget": self.stopped_by_budget,
             "history": self.history,
         }
+        note = budget_note(out)
+        if note:
+            out["note"] = note
+        return out
+
+
+def budget_note(summary: dict[str, Any]) -> str | None:
+    """The sentence saying a run was cut short by its time budget, or None if it was not.
+
+    ``summary`` is :meth:`TrainResult.summary` (or a model card's ``training``).
+
+    Examples
+    --------
+    >>> budget_note({"stopped_by_budget": True, "config": {"time_budget": 60, "epochs": 12},
+    ...              "steps": 1500, "schedule_steps": 5000, "schedule_done": 0.3})
+    'stopped by the 60 s time budget after 1,500 of 5,000 steps: 30% of the 12-epoch schedule'
+    """
+    if not summary.get("stopped_by_budget"):
+        return None
+    cfg = summary["config"]
+    return (
+        f"stopped by the {cfg['time_budget']:g} s time budget after {summary['steps']:,} of "
+        f"{summary['schedule_steps']:,} steps: {summary['schedule_done']:.0%} of the "
+        f"{cfg['epochs']}-epoch schedule"
+    )
 
 
 def one_cycle(progress: float, max_lr: float, warmup: float) -> float:
@@ -202,16 +250,21 @@ def train(
     dist = dist or Dist()
     loop = _setup(images, labels, cfg, dist)
     history: list[dict[str, float]] = []
+    budget_bar = _budget_bar(cfg, progress and dist.is_main) if cfg.time_budget else None
+    done = False
     for epoch in range(cfg.epochs):
-        entry, done = _run_epoch(loop, epoch, progress)
+        entry, done = _run_epoch(loop, epoch, progress, budget_bar)
         if on_epoch is not None and dist.is_main:
             entry.update(on_epoch(epoch + 1, loop.net) or {})
             loop.net.train()
         history.append(entry)
         if done:
             break
+    if budget_bar is not None:
+        _show_elapsed(budget_bar, loop.elapsed)
+        budget_bar.close()
     loop.net.eval()
-    return TrainResult(
+    result = TrainResult(
         net=loop.net,
         config=cfg,
         seconds=loop.train_seconds,
@@ -220,7 +273,12 @@ def train(
         history=history,
         train_idx=loop.train_idx,
         holdout_idx=loop.holdout_idx,
+        stopped_by_budget=done and loop.step < loop.total_steps,
+        total_steps=loop.total_steps,
     )
+    if result.stopped_by_budget and dist.is_main:  # the CLI prints it; library users log it
+        log.info("%s", budget_note(result.summary()))
+    return result
 
 
 @dataclass
@@ -304,24 +362,56 @@ def _setup(images, labels, cfg: TrainConfig, dist: Dist) -> _Loop:
     )
 
 
-def _run_epoch(loop: _Loop, epoch: int, progress: bool) -> tuple[dict[str, float], bool]:
-    """One pass over the training set: (history entry, whether the time budget ran out)."""
+def _budget_bar(cfg: TrainConfig, show: bool):
+    """The whole run's bar under a time budget: seconds used of the budget.
+
+    The epochs' own bars would show an ETA for every epoch of the schedule, which
+    the budget cuts short.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=cfg.time_budget,
+        desc=f"epoch 1/{cfg.epochs}",
+        # tqdm starts a non-empty postfix with ", ".
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of budget{postfix}",
+        disable=not show,
+        dynamic_ncols=True,
+    )
+
+
+def _show_elapsed(bar, elapsed: float) -> None:
+    """Move the budget bar to ``elapsed`` seconds (at most the whole budget)."""
+    bar.n = min(elapsed, bar.total)
+    bar.refresh()
+
+
+def _run_epoch(
+    loop: _Loop, epoch: int, progress: bool, budget_bar=None
+) -> tuple[dict[str, float], bool]:
+    """One pass over the training set: (history entry, whether the time budget ran out).
+
+    ``budget_bar`` is the run's bar under a time budget; without one, each epoch
+    gets its own bar over its steps.
+    """
     from tqdm.auto import tqdm
 
     cfg, dist = loop.cfg, loop.dist
     loop.net.train()
     order = torch.randperm(len(loop.x_all), generator=loop.gen)
-    bar = tqdm(
-        range(loop.steps_per_epoch),
-        desc=f"epoch {epoch + 1}/{cfg.epochs}",
-        disable=not (progress and dist.is_main),
-        leave=True,
-        dynamic_ncols=True,
-    )
+    steps = range(loop.steps_per_epoch)
+    desc = f"epoch {epoch + 1}/{cfg.epochs}"
+    if budget_bar is None:
+        bar = steps = tqdm(
+            steps, desc=desc, disable=not (progress and dist.is_main), dynamic_ncols=True
+        )
+    else:
+        bar = budget_bar
+        bar.set_description_str(desc, refresh=False)
     loss_sum, correct, count = 0.0, 0, 0
     done = False
     t0 = time.perf_counter()
-    for b in bar:
+    for b in steps:
         idx = dist.shard(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
         loss, n_right, n = _train_step(loop, idx, t0)
         count += n
@@ -332,11 +422,15 @@ def _run_epoch(loop: _Loop, epoch: int, progress: bool) -> tuple[dict[str, float
                 loss=f"{loss_sum / count:.4f}",
                 acc=f"{correct / count:.4f}",
                 img_s=f"{count / (time.perf_counter() - t0):.0f}",
+                refresh=budget_bar is None,
             )
+            if budget_bar is not None:
+                _show_elapsed(bar, loop.elapsed)
         if cfg.time_budget and loop.elapsed >= cfg.time_budget:
             done = True
             break
-    bar.close()
+    if budget_bar is None:
+        bar.close()
     epoch_seconds = time.perf_counter() - t0
     loop.train_seconds += epoch_seconds
     loss_sum, correct, count = dist.sum(loss_sum, correct, count)  # over all processes
