@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,15 +18,9 @@ pytestmark = pytest.mark.mnist
 
 
 @pytest.fixture(scope="module")
-def real_mnist():
-    env = os.environ.get("DIGITREC_DATA_DIR")
-    if not env:
-        if os.environ.get("CI"):
-            pytest.fail("CI must export DIGITREC_DATA_DIR (see .ci/run)")
-        pytest.skip("DIGITREC_DATA_DIR is not set: the real MNIST is not available here")
-    from digitrec.data import load_mnist
-
-    return load_mnist(Path(env), progress=False)
+def real_mnist(mnist):
+    """The shared session fixture (skips without DIGITREC_DATA_DIR)."""
+    return mnist
 
 
 @pytest.fixture(scope="module")
