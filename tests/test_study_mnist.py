@@ -8,6 +8,10 @@ from digitrec.study import STUDY, compare, final, reproduce, study_split, sweep
 
 pytestmark = pytest.mark.mnist
 
+#: Logistic regression's allowed distance from the study, as a share of the 1,980
+#: validation samples: the measured spread across BLAS kernels (4) plus a margin of 2.
+LR_TOLERANCE = 6 / 1980
+
 
 def test_split_sizes(mnist):
     split = study_split(mnist)
@@ -20,10 +24,16 @@ def test_compare_matches_the_study(mnist):
     for variant in ("raw", "downscaled"):
         for model in ("knn", "naive_bayes"):
             assert round(result[variant][model], 6) == study[variant][model]
-        # liblinear changed across scikit-learn releases: within two of 1,980 samples.
+        # liblinear stops at max_iter before converging, so its score moves with the
+        # BLAS kernel. Measured (issue 14) on one machine, one process per
+        # OPENBLAS_CORETYPE, kernel confirmed by threadpoolctl, correct of 1,980:
+        #   Prescott (reported as Katmai): raw 1649, 10x10 1785
+        #   Nehalem: raw 1651, 10x10 1782; Sandybridge: 1652, 1782; Haswell: 1652, 1781
+        #   SkylakeX (this machine's own choice, no override): raw 1651, 10x10 1786
+        # The study: raw 1653, 10x10 1785. Widest gap: 4 samples; allowed: 6.
         assert (
             abs(result[variant]["logistic_regression"] - study[variant]["logistic_regression"])
-            <= 2 / 1980 + 1e-9
+            <= LR_TOLERANCE + 1e-9
         )
 
 
