@@ -15,7 +15,8 @@ from digitrec.errors import ModelError
 from digitrec.vision import read, read_many, synth
 from digitrec.vision.read import default_model
 
-pytestmark = pytest.mark.mnist
+# slow: renders and reads 700 scan-like images with the shipped CNN
+pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 
 #: (single-digit accuracy, 5-digit exact-string accuracy) each model must reach.
 #: The issue's goals are 0.99 and 0.95. The shipped CNN (99.67% on MNIST) reads
