@@ -33,7 +33,8 @@ from digitrec.batch.worker import model_loads
 from digitrec.errors import ModelError
 from digitrec.testing.synth import render_plain_row
 
-pytestmark = [pytest.mark.mnist, pytest.mark.timeout(240)]
+# slow: a 2-worker Dask cluster, 200 rendered scans and worker restarts (15-35 s each, busy machine)
+pytestmark = [pytest.mark.mnist, pytest.mark.slow, pytest.mark.timeout(240)]
 
 N_IMAGES = 200
 BAD = {"not-an-image.png": b"this is text", "truncated.png": None, "empty.jpg": b""}

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,15 +18,9 @@ pytestmark = pytest.mark.mnist
 
 
 @pytest.fixture(scope="module")
-def real_mnist():
-    env = os.environ.get("DIGITREC_DATA_DIR")
-    if not env:
-        if os.environ.get("CI"):
-            pytest.fail("CI must export DIGITREC_DATA_DIR (see .ci/run)")
-        pytest.skip("DIGITREC_DATA_DIR is not set: the real MNIST is not available here")
-    from digitrec.data import load_mnist
-
-    return load_mnist(Path(env), progress=False)
+def real_mnist(mnist):
+    """The shared session fixture (skips without DIGITREC_DATA_DIR)."""
+    return mnist
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +28,7 @@ def shipped() -> CnnModel:
     return load_model("default")
 
 
+@pytest.mark.slow  # 10,000 test digits through the CNN
 def test_shipped_model_reaches_99_6_percent(shipped, real_mnist):
     pred = shipped.predict(real_mnist.test_images)
     accuracy = float((pred == real_mnist.test_labels).mean())
@@ -43,6 +37,7 @@ def test_shipped_model_reaches_99_6_percent(shipped, real_mnist):
     assert accuracy == pytest.approx(shipped.meta["metrics"]["accuracy"], abs=1e-4)
 
 
+@pytest.mark.slow  # the CLI on the 10,000 test digits
 def test_evaluate_default_json(real_mnist):
     from typer.testing import CliRunner
 
@@ -80,6 +75,7 @@ def test_shipped_onnx_agrees_with_torch(shipped, real_mnist):
     np.testing.assert_array_equal(shipped.predict(images), want.argmax(1))
 
 
+@pytest.mark.slow  # 10,000 test digits through the CNN
 def test_shipped_calibration_is_good(shipped, real_mnist):
     from digitrec.models.cnn.calibrate import expected_calibration_error
 

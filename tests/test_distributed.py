@@ -69,6 +69,7 @@ def _run(cmd, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
+@pytest.mark.slow  # three Python processes importing torch, plus torchrun
 @pytest.mark.timeout(240)
 def test_two_gloo_processes_train_like_one(tmp_path, monkeypatch):
     script = tmp_path / "train.py"

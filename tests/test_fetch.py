@@ -189,3 +189,15 @@ def test_real_mnist_loads_and_verifies(mnist):
 def test_real_mnist_fetch_reports_paths(mnist_dir):
     paths = fetch("mnist", mnist_dir, progress=False)
     assert {p.parent for p in paths.values()} == {Path(mnist_dir)}
+
+
+def test_tests_cannot_reach_the_internet():
+    # The conftest guard: a download attempted by a test fails at once, offline or not.
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.URLError, match="must not use the network"):
+        urllib.request.urlopen("https://example.org/", timeout=5)
+    with pytest.raises(OSError, match="must not use the network"):
+        socket.create_connection(("93.184.215.14", 443), timeout=5)

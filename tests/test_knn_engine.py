@@ -101,6 +101,7 @@ def test_many_equidistant_rows():
     _assert_same(ExactKNeighborsClassifier(n_neighbors=5).fit(X, y), _sklearn().fit(X, y), Q)
 
 
+@pytest.mark.slow  # the only test on the float64 path: numba compiles its kernels here
 def test_values_beyond_float32_use_float64_screening():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(300, 5)) * 1e20

@@ -85,11 +85,12 @@ def test_bad_arguments(tmp_path):
 
 
 @pytest.mark.mnist
-def test_cli_on_real_mnist(tmp_path):
+def test_cli_on_real_mnist(tmp_path, mnist_dir, monkeypatch):
     from typer.testing import CliRunner
 
     from digitrec.cli import app
 
+    monkeypatch.setenv("DIGITREC_DATA_DIR", str(mnist_dir))
     res = CliRunner().invoke(
         app,
         ["leaderboard", "--models", "knn_study", "--train-size", "2000", "--out", str(tmp_path)],

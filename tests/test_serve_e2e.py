@@ -8,21 +8,23 @@ file upload. Needs ``apt-get install -y chromium chromium-driver``.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Both are needed: chromium without chromedriver (or the reverse) cannot be driven.
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+_MISSING = [n for n, p in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)) if not p]
 
 pytestmark = [
     pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium "
-        "chromium-driver)",
+        bool(_MISSING),
+        reason=f"{' and '.join(_MISSING)} not on PATH "
+        "(Debian: apt-get install -y chromium chromium-driver)",
     ),
     pytest.mark.slow,
 ]
@@ -70,10 +72,10 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
+    options.binary_location = CHROMIUM
     for arg in BROWSER_ARGS:
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()

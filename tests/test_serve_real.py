@@ -74,11 +74,8 @@ def test_answer_is_the_readers_to_dict(app, c) -> None:
 
 
 @pytest.mark.mnist
-def test_batch_reads_mnist_digits_on_paper(c) -> None:
-    from digitrec.data import load_mnist
-
-    data = load_mnist()
-    images, labels = data.test_images[:24], data.test_labels[:24]
+def test_batch_reads_mnist_digits_on_paper(c, mnist) -> None:
+    images, labels = mnist.test_images[:24], mnist.test_labels[:24]
     files = [("files", (f"{i}.png", paper([im]), "image/png")) for i, im in enumerate(images)]
     r = c.post("/v1/read/batch", files=files)
     assert r.status_code == 200, r.text
@@ -90,12 +87,9 @@ def test_batch_reads_mnist_digits_on_paper(c) -> None:
 
 
 @pytest.mark.mnist
-def test_read_a_whole_number(c) -> None:
-    from digitrec.data import load_mnist
-
-    data = load_mnist()
-    picks = [int(np.flatnonzero(data.test_labels == d)[0]) for d in (3, 0, 9)]
-    r = c.post("/v1/read", files={"file": ("n.png", paper(list(data.test_images[picks])))})
+def test_read_a_whole_number(c, mnist) -> None:
+    picks = [int(np.flatnonzero(mnist.test_labels == d)[0]) for d in (3, 0, 9)]
+    r = c.post("/v1/read", files={"file": ("n.png", paper(list(mnist.test_images[picks])))})
     body = r.json()
     assert r.status_code == 200 and len(body["digits"]) == 3
     xs = [d["box"][0] for d in body["digits"]]

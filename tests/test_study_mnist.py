@@ -1,12 +1,21 @@
-"""The study's published figures, recomputed from the real MNIST."""
+"""The study's published figures, recomputed from the real MNIST.
+
+The whole study runs once per module (``reproduced``): its compare, sweep and final
+steps are the same functions the CLI commands call, so their figures are checked on
+that one run instead of fitting every model a second time.
+"""
 
 import json
 
 import pytest
 
-from digitrec.experiments import STUDY, compare, final, reproduce, study_split, sweep
+from digitrec.experiments import STUDY, reproduce, study_split, sweep
 
 pytestmark = pytest.mark.mnist
+
+#: Logistic regression's allowed distance from the study, as a share of the 1,980
+#: validation samples: the measured spread across BLAS kernels (4) plus a margin of 2.
+LR_TOLERANCE = 6 / 1980
 
 
 def test_split_sizes(mnist):
@@ -14,36 +23,54 @@ def test_split_sizes(mnist):
     assert len(split.train_images) == 4020 and len(split.test_images) == 1980
 
 
-def test_compare_matches_the_study(mnist):
-    result = compare(mnist)
+@pytest.fixture(scope="module")
+def reproduced(mnist, tmp_path_factory):
+    """(metrics, out_dir) of one full run of the study, the CNN section included."""
+    from digitrec.experiments.cnn_section import cnn_section
+
+    out = tmp_path_factory.mktemp("reproduce")
+    return reproduce(mnist, out, extra_sections=[cnn_section]), out
+
+
+@pytest.mark.slow  # the whole study runs once for these (module fixture)
+def test_compare_matches_the_study(reproduced):
+    result = reproduced[0]["compare"]
     study = STUDY["figures"]["compare"]
     for variant in ("raw", "downscaled"):
         for model in ("knn", "naive_bayes"):
             assert round(result[variant][model], 6) == study[variant][model]
-        # liblinear changed across scikit-learn releases: within two of 1,980 samples.
+        # liblinear stops at max_iter before converging, so its score moves with the
+        # BLAS kernel. Measured (issue 14) on one machine, one process per
+        # OPENBLAS_CORETYPE, kernel confirmed by threadpoolctl, correct of 1,980:
+        #   Prescott (reported as Katmai): raw 1649, 10x10 1785
+        #   Nehalem: raw 1651, 10x10 1782; Sandybridge: 1652, 1782; Haswell: 1652, 1781
+        #   SkylakeX (this machine's own choice, no override): raw 1651, 10x10 1786
+        # The study: raw 1653, 10x10 1785. Widest gap: 4 samples; allowed: 6.
         assert (
             abs(result[variant]["logistic_regression"] - study[variant]["logistic_regression"])
-            <= 2 / 1980 + 1e-9
+            <= LR_TOLERANCE + 1e-9
         )
 
 
-def test_final_accuracy_is_the_studys(mnist):
-    metrics = final(mnist)
+@pytest.mark.slow  # the whole study runs once for these (module fixture)
+def test_final_accuracy_is_the_studys(reproduced):
+    metrics = reproduced[0]["final"]
     assert metrics["accuracy"] == pytest.approx(0.9676, abs=1e-12)
     assert sum(map(sum, metrics["confusion_matrix"])) == 10000
     assert metrics["classification_report"]["accuracy"] == metrics["accuracy"]
 
 
-def test_sweep_picks_up_k5(mnist):
+@pytest.mark.slow  # the whole study runs once for these (module fixture)
+def test_sweep_picks_up_k5(mnist, reproduced):
     rows = sweep(mnist, ks=[1, 5])
     assert [r["k"] for r in rows] == [1, 5]
     assert round(rows[1]["accuracy"], 6) == STUDY["figures"]["compare"]["downscaled"]["knn"]
+    assert rows == [r for r in reproduced[0]["k_sweep"] if r["k"] in (1, 5)]
 
 
-def test_reproduce_writes_report(mnist, tmp_path):
-    from digitrec.experiments.cnn_section import cnn_section
-
-    metrics = reproduce(mnist, tmp_path, extra_sections=[cnn_section])
+@pytest.mark.slow  # the whole study runs once for these (module fixture)
+def test_reproduce_writes_report(reproduced):
+    metrics, tmp_path = reproduced
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics))
     # The study's four keys, unchanged, then the 95% intervals of their accuracies.

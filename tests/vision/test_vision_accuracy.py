@@ -16,7 +16,8 @@ from digitrec.testing import synth
 from digitrec.vision import read, read_many
 from digitrec.vision.read import default_model
 
-pytestmark = pytest.mark.mnist
+# slow: renders and reads 700 scan-like images with the shipped CNN
+pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 
 #: (single-digit accuracy, 5-digit exact-string accuracy) each model must reach.
 #: The issue's goals are 0.99 and 0.95. The shipped CNN (99.67% on MNIST) reads
@@ -28,22 +29,22 @@ N_SINGLES, N_STRINGS = 500, 200
 
 
 @pytest.fixture(scope="module")
-def reader():
+def reader(mnist):
     """(model, name): the shipped model, else a KNN fitted on 20,000 MNIST digits."""
     try:
         return default_model(), "default"
     except ModelError:
-        from digitrec.data import load_mnist
         from digitrec.models.knn import KnnModel
 
-        d = load_mnist()
+        d = mnist
         return KnnModel(k=5, factor=1).fit(d.train_images[:20000], d.train_labels[:20000]), (
             "knn-standin"
         )
 
 
 @pytest.fixture(scope="module")
-def test_images():
+def test_images(mnist_dir):
+    # test_set loads MNIST from DIGITREC_DATA_DIR, which mnist_dir has checked is set.
     return synth.test_set(N_SINGLES, 0, seed=100, five_only=N_STRINGS)
 
 

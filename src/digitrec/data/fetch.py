@@ -271,7 +271,7 @@ def load_dataset(
     Examples
     --------
     >>> data = load_dataset("mnist")  # doctest: +SKIP
-    >>> data.train_images.shape
+    >>> data.train_images.shape  # doctest: +SKIP
     (60000, 28, 28)
     """
     ds = get_dataset(dataset)
