@@ -1,0 +1,1 @@
+"""Generators of test and benchmark inputs (evaluation only: never used to train)."""
