@@ -198,9 +198,10 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarra
     labels, n = ndimage.label(vert)
     if n == 0:
         return np.zeros_like(vert)
-    near = ndimage.maximum_filter(horiz.astype(np.uint8), size=5).astype(bool)
+    # A wall meets the rule (its own ink touches it); a digit in the cell stops short.
+    near = ndimage.maximum_filter(horiz.astype(np.uint8), size=3).astype(bool)
     keep = np.zeros(n + 1, bool)
-    reach = max(2, int(0.08 * text_h))
+    reach = 1 + int(0.04 * text_h)
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         y0, y1, x = sl[0].start, sl[0].stop, sl[1]
         top = near[max(0, y0 - reach) : y0 + reach, x].any()
@@ -428,6 +429,25 @@ def _crop(
     return region, (x0, y0)
 
 
+def _pool(mask: np.ndarray, f: int) -> np.ndarray:
+    """``f`` x ``f`` max pooling: a thin rule stays (at least) one pixel thick."""
+    h, w = mask.shape
+    m = np.pad(mask, ((0, -h % f), (0, -w % f)))
+    return m.reshape(m.shape[0] // f, f, m.shape[1] // f, f).any(axis=(1, 3))
+
+
+def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: float) -> np.ndarray:
+    """:func:`find_rules` at half resolution when the writing is large enough (4x faster)."""
+    f = 2 if min(mask.shape) >= 400 else 1
+    small = _pool(mask, f) if f > 1 else mask
+    text_h = _text_height(_Comps.of(small))
+    if f == 1 or text_h < 14:
+        return find_rules(faint, skew, _text_height(_Comps.of(mask)) if f > 1 else text_h)
+    rules = find_rules(_pool(faint, f), skew, text_h)
+    h, w = faint.shape
+    return np.repeat(np.repeat(rules, f, axis=0), f, axis=1)[:h, :w] & faint
+
+
 def find_lines(gray: np.ndarray, *, field_gap: float = FIELD_GAP) -> Layout:
     """Every line of writing on a page, in reading order.
 
@@ -451,7 +471,7 @@ def find_lines(gray: np.ndarray, *, field_gap: float = FIELD_GAP) -> Layout:
         return Layout([], 0.0, empty, 0.0, ink.reason)
     faint = ink.mask | (ink.ink > 0.1)
     skew = estimate_skew(ink.mask)
-    rules = find_rules(faint, skew, _text_height(_Comps.of(ink.mask)))
+    rules = _rules_pooled(faint, ink.mask, skew)
     clean = ink.mask & ~rules
     comps = _Comps.of(clean)
     text_h = _text_height(comps)
