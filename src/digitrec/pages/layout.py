@@ -232,7 +232,7 @@ def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
     slope = math.tan(math.radians(skew))
     flat, shifts, pad = _shear_rows(faint, slope)
     hlen = int(max(40, RULE_LENGTH * text_h))
-    horiz = _runs(flat, min(hlen, max(8, w // 2)), axis=1)
+    horiz = _runs(flat, hlen, axis=1)
     # Vertical rules are perpendicular to the horizontal ones: shear the columns.
     up, vshifts, vpad = _shear_rows(faint.T, -slope)
     tall = _runs(up, int(max(30, VRULE_LENGTH * text_h)), axis=1)
@@ -373,11 +373,23 @@ def _group(c: _Comps, slope: float, text_h: float, gap: float) -> list[list[int]
                 ln["members"].append(int(i))
                 ln["x0"], ln["x1"] = min(ln["x0"], int(c.x0[i])), max(ln["x1"], int(c.x1[i]))
                 break
-    return _merge_fields(lines, gap)
+    return _merge_fields(lines, gap, c)
 
 
-def _merge_fields(lines: list[dict], gap: float) -> list[list[int]]:
-    """Join pieces of one row left apart only by small marks (lower-case letters, dots)."""
+def _covered(a: list[int], b: list[int], c: _Comps) -> bool:
+    """True when the boxes of two member sets overlap by half the smaller one."""
+    boxes = [(c.x0[m].min(), c.y0[m].min(), c.x1[m].max(), c.y1[m].max()) for m in (a, b)]
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
+    inter = max(0, min(ax1, bx1) - max(ax0, bx0)) * max(0, min(ay1, by1) - max(ay0, by0))
+    return inter >= 0.5 * min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
+
+
+def _merge_fields(lines: list[dict], gap: float, c: _Comps) -> list[list[int]]:
+    """Join pieces of one row left apart only by small marks (lower-case letters, dots).
+
+    Lines whose boxes mostly overlap are one line too (a short line whose tilt
+    was misjudged).
+    """
     lines = sorted(lines, key=lambda ln: ln["x0"])
     out: list[dict] = []
     for ln in lines:
@@ -385,7 +397,8 @@ def _merge_fields(lines: list[dict], gap: float) -> list[list[int]]:
         for m in out:
             mc, mh = m["band"]
             ov = min(lc + lh / 2, mc + mh / 2) - max(lc - lh / 2, mc - mh / 2)
-            if ov >= 0.5 * min(lh, mh) and ln["x0"] - m["x1"] <= gap * max(lh, mh):
+            row = ov >= 0.5 * min(lh, mh) and ln["x0"] - m["x1"] <= gap * max(lh, mh)
+            if row or _covered(ln["members"], m["members"], c):
                 m["members"] += ln["members"]
                 m["x1"] = max(m["x1"], ln["x1"])
                 break

@@ -9,8 +9,10 @@ Boxes it returns are in the pixels of the image it was given.
 The default, :class:`SegmentReader`, wraps today's segment-and-classify reader
 (:func:`digitrec.vision.read.read_many`).
 
-A page on which the layout finds at most one line is read whole, as given:
-a one-line image reads exactly as :func:`digitrec.read` reads it.
+A page on which the layout finds at most one line and no printed rules is
+read whole, as given: a one-line image reads exactly as :func:`digitrec.read`
+reads it. With rules (ruled paper, comb boxes, form lines), every line is read
+from its crop, with the rules painted over, and rules alone read as nothing.
 """
 
 from __future__ import annotations
@@ -201,7 +203,7 @@ def read_page(
     loaded = load_image(source)
     gray, scale = _working(loaded, max_pixels)
     lay = find_lines(gray) if min(gray.shape) >= 3 else Layout([], 0.0, gray > 2, 0.0, "tiny")
-    if len(lay.lines) <= 1:
+    if len(lay.lines) <= 1 and not lay.rules.any():
         lines, skipped, reason = _one_line(reader, source, loaded, lay, scale, min_confidence)
         return PageResult(path, page, lines, skipped, reason or None, loaded.size)
     readings = _read_all(reader, [ln.crop for ln in lay.lines], min_confidence)
@@ -216,7 +218,7 @@ def read_page(
         ]
         box = _to_page(ln.box, (0, 0), scale, loaded.size)
         lines.append(LineResult(r.text, r.confidence, box, chars))
-    reason = None if lines else "no number found on the page's lines"
+    reason = None if lines else (lay.reason or "no number found on the page's lines")
     return PageResult(path, page, lines, skipped, reason, loaded.size)
 
 
