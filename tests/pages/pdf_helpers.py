@@ -26,7 +26,10 @@ def encrypted_pdf() -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-        b"<< /Filter /Standard /V 1 /R 2 /O <" + b"ab" * 32 + b"> /U <" + b"cd" * 32
+        b"<< /Filter /Standard /V 1 /R 2 /O <"
+        + b"ab" * 32
+        + b"> /U <"
+        + b"cd" * 32
         + b"> /P -44 >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
@@ -38,9 +41,10 @@ def encrypted_pdf() -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
     for off in offsets:
         out += b"%010d 00000 n \n" % off
-    out += (
-        b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>\n"
-        % (len(objs) + 1, b"0123456789abcdef" * 2, b"0123456789abcdef" * 2)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>\n" % (
+        len(objs) + 1,
+        b"0123456789abcdef" * 2,
+        b"0123456789abcdef" * 2,
     )
     out += b"startxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)

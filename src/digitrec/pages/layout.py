@@ -367,9 +367,7 @@ def _group(c: _Comps, slope: float, text_h: float, gap: float) -> list[list[int]
     for i in small[np.argsort(c.x0[small], kind="stable")]:  # left to right: marks chain up
         for ln in lines:
             lc, lh = ln["band"]
-            if abs(yc[i] - lc) <= 0.75 * lh and (
-                ln["x0"] - lh <= xc[i] <= ln["x1"] + lh
-            ):
+            if abs(yc[i] - lc) <= 0.75 * lh and (ln["x0"] - lh <= xc[i] <= ln["x1"] + lh):
                 ln["members"].append(int(i))
                 ln["x0"], ln["x1"] = min(ln["x0"], int(c.x0[i])), max(ln["x1"], int(c.x1[i]))
                 break
@@ -495,8 +493,9 @@ def find_lines(gray: np.ndarray, *, field_gap: float = FIELD_GAP) -> Layout:
     stains = h > STAIN_HEIGHT * text_h
     keep = ~(specks | stains)
     idx = np.flatnonzero(keep)
-    sub = _Comps(comps.labels, *(a[idx] for a in (comps.y0, comps.y1, comps.x0, comps.x1)),
-                 comps.area[idx])
+    sub = _Comps(
+        comps.labels, *(a[idx] for a in (comps.y0, comps.y1, comps.x0, comps.x1)), comps.area[idx]
+    )
     slope = math.tan(math.radians(skew))
     groups = _group(sub, slope, text_h, field_gap)
     groups = sorted(groups, key=lambda g: -int(sub.area[g].sum()))[:MAX_LINES]

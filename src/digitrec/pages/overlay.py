@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from digitrec.pages.result import PageResult
 from digitrec.data.idx import atomic_write
+from digitrec.pages.result import PageResult
 
 __all__ = ["draw_overlay", "save_overlay"]
 
@@ -60,11 +60,11 @@ def draw_overlay(image: Any, result: PageResult) -> Image.Image:
     width = max(1, page.height // 500)
     for ln in result.lines:
         colour = SURE if ln.confidence >= CONFIDENT else UNSURE
-        x, y, w, h = ln.box
-        draw.rectangle((x, y, x + w - 1, y + h - 1), outline=colour, width=width + 1)
-        for c in ln.chars:
+        for c in ln.chars:  # characters first: the line's box stays on top
             cx, cy, cw, ch = c.box
             draw.rectangle((cx, cy, cx + cw - 1, cy + ch - 1), outline=(90, 90, 230), width=width)
+        x, y, w, h = ln.box
+        draw.rectangle((x, y, x + w - 1, y + h - 1), outline=colour, width=width + 1)
         label = f"{ln.text}  ({ln.confidence:.2f})"
         ty = y - size - 4 if y >= size + 4 else y + h + 2
         draw.text((x, ty), label, fill=colour, font=font)
