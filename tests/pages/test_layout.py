@@ -97,3 +97,17 @@ def test_fields_side_by_side_are_separate_lines(write):
 def test_one_line_image_reads_as_today(write, text, font):
     image = write([text], font=font)
     assert read_page(image).text == read(image).text
+
+
+def test_generator_is_seeded_and_uses_only_held_out_fonts(fonts):
+    from digitrec.testing.fonts import HELD_OUT_FONTS
+
+    a, b = generate_page(9, fonts=fonts), generate_page(9, fonts=fonts)
+    assert np.array_equal(a.image, b.image) and a.lines == b.lines
+    assert {f.name.split("-latin")[0] for f in fonts} <= set(HELD_OUT_FONTS)
+    # Each truth box holds ink (dark pixels) and lies on the page.
+    grey = gray(a)
+    for t in a.lines:
+        x, y, w, h = t.box
+        assert 0 <= x and 0 <= y and x + w <= grey.shape[1] and y + h <= grey.shape[0]
+        assert grey[y : y + h, x : x + w].min() < 0.5
