@@ -22,6 +22,9 @@ Tesseract ``--psm 4`` with a digits-and-separators whitelist when installed):
   line read as digits, a rule read as ``1``), over lines of output.
 * ``per_kind``: share of lines of each kind read exactly (a word line is
   right when nothing is output for it).
+* ``layout_baseline_projection_profile``: the same two layout figures for
+  a plain projection-profile split (bands of rows holding ink), to measure
+  what skew correction, rule removal and field grouping add.
 * ``ms_per_page``, ``ms_per_line_image`` (one line cropped from a page) and
   ``six_line_page_vs_one_line``: the time of a 6-line page over one line's.
 
@@ -48,6 +51,7 @@ from digitrec.pages.read import PAGE_PIXELS, _working, read_page
 from digitrec.testing.fonts import HELD_OUT_FONTS, held_out_fonts
 from digitrec.testing.pages import generate_page
 from digitrec.vision.io import load_image
+from digitrec.vision.normalize import ink_map
 
 WHITELIST = "0123456789-/.,"
 SEPARATORS = str.maketrans("", "", "-/.,")
@@ -81,6 +85,25 @@ def layout_boxes(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     ]
 
 
+def profile_boxes(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """A plain baseline layout: bands of rows holding ink (projection profile), no skew,
+    no rule removal, no fields; to measure what the chosen layout adds."""
+    loaded = load_image(image)
+    gray, scale = _working(loaded, PAGE_PIXELS)
+    mask = ink_map(gray).mask
+    rows = np.flatnonzero(mask.sum(axis=1) > 0)
+    if rows.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    boxes = []
+    for a, b in zip(np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]], strict=True):
+        cols = np.flatnonzero(mask[a : b + 1].any(axis=0))
+        if b - a >= 4:
+            x0, x1 = cols[0], cols[-1] + 1
+            boxes.append(tuple(round(v * scale) for v in (x0, a, x1 - x0, b + 1 - a)))
+    return boxes
+
+
 def tesseract(image: np.ndarray, tmp: Path) -> tuple[list[str], float]:
     """Tesseract's output lines (non-empty) and its wall time in ms."""
     path = tmp / "page.png"
@@ -104,15 +127,15 @@ def _digitrec_page(page, stats) -> None:
     stats["right_digits"].append(
         result.text.translate(SEPARATORS) == page.expected_text.translate(SEPARATORS)
     )
-    boxes = layout_boxes(page.image)
-    found = _match([t.box for t in page.lines], boxes)
-    matched = {k for k in found if k is not None}
-    stats["spurious"] += len(boxes) - len(matched)
-    stats["layout_lines"] += len(boxes)
-    for t, k in zip(page.lines, found, strict=True):
-        if t.expected:
-            stats["number_lines"] += 1
-            stats["number_found"] += k is not None
+    for prefix, boxes in (("", layout_boxes(page.image)), ("profile_", profile_boxes(page.image))):
+        found = _match([t.box for t in page.lines], boxes)
+        matched = {k for k in found if k is not None}
+        stats[prefix + "spurious"] += len(boxes) - len(matched)
+        stats[prefix + "layout_lines"] += len(boxes)
+        for t, k in zip(page.lines, found, strict=True):
+            if t.expected:
+                stats[prefix + "number_lines"] += 1
+                stats[prefix + "number_found"] += k is not None
     out = _match([t.box for t in page.lines], [ln.box for ln in result.lines])
     used = set()
     for t, k in zip(page.lines, out, strict=True):
@@ -165,6 +188,14 @@ def _summary(stats, n: int) -> dict:
     }
     if "layout_lines" in stats:
         d["spurious_lines"] = round(stats["spurious"] / max(stats["layout_lines"], 1), 4)
+        d["layout_baseline_projection_profile"] = {
+            "number_lines_found": round(
+                stats["profile_number_found"] / max(stats["profile_number_lines"], 1), 4
+            ),
+            "spurious_lines": round(
+                stats["profile_spurious"] / max(stats["profile_layout_lines"], 1), 4
+            ),
+        }
     return d
 
 
@@ -214,7 +245,9 @@ def main() -> None:
     r = result["digitrec"]
     if r["ms_per_six_line_page"]:
         r["six_line_page_vs_one_line"] = round(r["ms_per_six_line_page"] / ms_line, 2)
-    if args.no_tesseract or shutil.which("tesseract") is None:
+    if args.no_tesseract:
+        result["tesseract"] = "not run (--no-tesseract)"
+    elif shutil.which("tesseract") is None:
         result["tesseract"] = "not run: the tesseract CLI is not installed (apt tesseract-ocr)"
     else:
         version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True)

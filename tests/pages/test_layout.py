@@ -109,5 +109,5 @@ def test_generator_is_seeded_and_uses_only_held_out_fonts(fonts):
     grey = gray(a)
     for t in a.lines:
         x, y, w, h = t.box
-        assert 0 <= x and 0 <= y and x + w <= grey.shape[1] and y + h <= grey.shape[0]
+        assert x >= 0 and y >= 0 and x + w <= grey.shape[1] and y + h <= grey.shape[0]
         assert grey[y : y + h, x : x + w].min() < 0.5

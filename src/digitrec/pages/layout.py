@@ -334,7 +334,9 @@ def _absorb(lines: list[dict], c: _Comps, yc: np.ndarray, h: np.ndarray) -> list
         for m in lines[k + 1 :]:
             mc, mh = m["band"]
             near = m["x0"] - 0.6 * mh <= x0 and x1 <= m["x1"] + 0.6 * mh
-            if lh < 0.7 * mh and abs(lc - mc) <= 0.6 * mh and near:
+            # A lone small mark (an i's dot, an accent) may float further above.
+            reach = 1.0 if len(ln["members"]) == 1 and lh < 0.5 * mh else 0.6
+            if lh < 0.7 * mh and abs(lc - mc) <= reach * mh and near:
                 host = m
                 break
         if host is None:
