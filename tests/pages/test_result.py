@@ -73,7 +73,7 @@ def test_boxes_are_in_page_pixels(write):
         assert dark[y : y + h, x : x + w].any()
 
 
-def test_nothing_read_gives_a_reason(write):
+def test_nothing_read_gives_a_reason():
     blank = np.full((200, 300), 230, np.uint8)
     d = read_page(blank).to_dict()
     assert d["text"] == "" and d["lines"] == [] and d["confidence"] == 0.0
