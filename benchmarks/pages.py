@@ -1,0 +1,276 @@
+"""Whole pages: layout and reading on generated pages, beside Tesseract, one JSON line.
+
+Pages come from :func:`digitrec.testing.pages.generate_page` (seeded): 2-6
+lines of MNIST-test digit strings, numbers with separators, ``word number``
+fields, word-only lines and comb boxes, on ruled and plain paper, tilted by up
+to +/-5 degrees, in the held-out handwriting fonts only::
+
+    DIGITREC_DATA_DIR=/path/to/mnist PYTHONPATH=src python benchmarks/pages.py --pages 100
+
+Figures (for digitrec with today's segment-and-classify reader, and for
+Tesseract ``--psm 4`` with a digits-and-separators whitelist when installed):
+
+* ``pages_right``: share of pages whose text equals the expected text exactly
+  (the number lines, top to bottom; word-only lines give nothing);
+  ``pages_right_digits_only`` compares with separators removed from both sides
+  (today's reader does not read separators).
+* ``number_lines_found``: share of lines holding a number that the layout
+  finds (a found line's box has IoU >= 0.5 with the true box); for Tesseract,
+  the share of expected numbers that appear as one of its output lines.
+* ``spurious_lines``: layout lines matching no written line, over lines found;
+  ``spurious_readings``: lines of output that match no number line (a word
+  line read as digits, a rule read as ``1``), over lines of output.
+* ``per_kind``: share of lines of each kind read exactly (a word line is
+  right when nothing is output for it).
+* ``layout_baseline_projection_profile``: the same two layout figures for
+  a plain projection-profile split (bands of rows holding ink), to measure
+  what skew correction, rule removal and field grouping add.
+* ``ms_per_page``, ``ms_per_line_image`` (one line cropped from a page) and
+  ``six_line_page_vs_one_line``: the time of a 6-line page over one line's.
+
+The result is also written to ``benchmarks/results/pages.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digitrec.pages.layout import find_lines
+from digitrec.pages.read import PAGE_PIXELS, _working, read_page
+from digitrec.testing.fonts import HELD_OUT_FONTS, held_out_fonts
+from digitrec.testing.pages import generate_page
+from digitrec.vision.io import load_image
+from digitrec.vision.normalize import ink_map
+
+WHITELIST = "0123456789-/.,"
+SEPARATORS = str.maketrans("", "", "-/.,")
+
+
+def iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return ix * iy / max(aw * ah + bw * bh - ix * iy, 1)
+
+
+def _match(truth_boxes, boxes) -> list[int | None]:
+    """For each true box, the index of the box with IoU >= 0.5 (best), else None."""
+    out = []
+    for t in truth_boxes:
+        scores = [iou(t, b) for b in boxes]
+        k = int(np.argmax(scores)) if scores else -1
+        out.append(k if k >= 0 and scores[k] >= 0.5 else None)
+    return out
+
+
+def layout_boxes(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The layout's line boxes in page pixels, as read_page sees the page."""
+    loaded = load_image(image)
+    gray, scale = _working(loaded, PAGE_PIXELS)
+    return [
+        tuple(round(v * scale) for v in ln.box)  # type: ignore[misc]
+        for ln in find_lines(gray).lines
+    ]
+
+
+def profile_boxes(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """A plain baseline layout: bands of rows holding ink (projection profile), no skew,
+    no rule removal, no fields; to measure what the chosen layout adds."""
+    loaded = load_image(image)
+    gray, scale = _working(loaded, PAGE_PIXELS)
+    mask = ink_map(gray).mask
+    rows = np.flatnonzero(mask.sum(axis=1) > 0)
+    if rows.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    boxes = []
+    for a, b in zip(np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]], strict=True):
+        cols = np.flatnonzero(mask[a : b + 1].any(axis=0))
+        if b - a >= 4:
+            x0, x1 = cols[0], cols[-1] + 1
+            boxes.append(tuple(round(v * scale) for v in (x0, a, x1 - x0, b + 1 - a)))
+    return boxes
+
+
+def tesseract(image: np.ndarray, tmp: Path) -> tuple[list[str], float]:
+    """Tesseract's output lines (non-empty) and its wall time in ms."""
+    path = tmp / "page.png"
+    Image.fromarray(image).save(path)
+    cmd = ["tesseract", str(path), "stdout", "--psm", "4", "-c"]
+    cmd.append(f"tessedit_char_whitelist={WHITELIST}")
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    ms = 1000 * (time.perf_counter() - t)
+    return [s.strip() for s in out.stdout.splitlines() if s.strip()], ms
+
+
+def _digitrec_page(page, stats) -> None:
+    t = time.perf_counter()
+    result = read_page(page.image)
+    ms = 1000 * (time.perf_counter() - t)
+    stats["ms"].append(ms)
+    if len(page.lines) == 6:
+        stats["ms6"].append(ms)
+    stats["right"].append(result.text == page.expected_text)
+    stats["right_digits"].append(
+        result.text.translate(SEPARATORS) == page.expected_text.translate(SEPARATORS)
+    )
+    for prefix, boxes in (("", layout_boxes(page.image)), ("profile_", profile_boxes(page.image))):
+        found = _match([t.box for t in page.lines], boxes)
+        matched = {k for k in found if k is not None}
+        stats[prefix + "spurious"] += len(boxes) - len(matched)
+        stats[prefix + "layout_lines"] += len(boxes)
+        for t, k in zip(page.lines, found, strict=True):
+            if t.expected:
+                stats[prefix + "number_lines"] += 1
+                stats[prefix + "number_found"] += k is not None
+    out = _match([t.box for t in page.lines], [ln.box for ln in result.lines])
+    used = set()
+    for t, k in zip(page.lines, out, strict=True):
+        got = result.lines[k].text if k is not None else ""
+        if k is not None and t.expected:
+            used.add(k)
+        stats["kind"][t.kind].append(got == t.expected)
+    stats["readings"] += len(result.lines)
+    stats["spurious_readings"] += len(result.lines) - len(used)
+
+
+def _tesseract_page(page, stats, tmp: Path) -> None:
+    lines, ms = tesseract(page.image, tmp)
+    stats["ms"].append(ms)
+    stats["right"].append("\n".join(lines) == page.expected_text)
+    stats["right_digits"].append(
+        "\n".join(lines).translate(SEPARATORS) == page.expected_text.translate(SEPARATORS)
+    )
+    expected = [t.expected for t in page.lines if t.expected]
+    stats["number_lines"] += len(expected)
+    stats["number_found"] += sum(e in lines for e in expected)
+    stats["readings"] += len(lines)
+    stats["spurious_readings"] += sum(s not in expected for s in lines)
+    for t in page.lines:
+        stats["kind"][t.kind].append(t.expected in lines if t.expected else True)
+
+
+def _line_images(page, rng) -> list[np.ndarray]:
+    """One number line cut from the page with a margin: a one-line image."""
+    out = []
+    for t in page.lines:
+        if t.expected and rng.random() < 0.5:
+            x, y, w, h = t.box
+            m = 20
+            out.append(page.image[max(0, y - m) : y + h + m, max(0, x - m) : x + w + m])
+    return out
+
+
+def _summary(stats, n: int) -> dict:
+    d = {
+        "pages_right": round(float(np.mean(stats["right"])), 4),
+        "pages_right_digits_only": round(float(np.mean(stats["right_digits"])), 4),
+        "number_lines_found": round(stats["number_found"] / max(stats["number_lines"], 1), 4),
+        "spurious_readings": round(stats["spurious_readings"] / max(stats["readings"], 1), 4),
+        "per_kind": {
+            k: {"right": round(float(np.mean(v)), 4), "lines": len(v)}
+            for k, v in sorted(stats["kind"].items())
+        },
+        "ms_per_page": round(float(np.mean(stats["ms"])), 1),
+    }
+    if "layout_lines" in stats:
+        d["spurious_lines"] = round(stats["spurious"] / max(stats["layout_lines"], 1), 4)
+        d["layout_baseline_projection_profile"] = {
+            "number_lines_found": round(
+                stats["profile_number_found"] / max(stats["profile_number_lines"], 1), 4
+            ),
+            "spurious_lines": round(
+                stats["profile_spurious"] / max(stats["profile_layout_lines"], 1), 4
+            ),
+        }
+    return d
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/pages.json"))
+    parser.add_argument("--no-tesseract", action="store_true")
+    args = parser.parse_args()
+    mnist = None
+    if os.environ.get("DIGITREC_DATA_DIR"):
+        from digitrec.data import load_mnist
+
+        data = load_mnist(progress=False)
+        mnist = (data.test_images, data.test_labels)
+    fonts = held_out_fonts()
+    pages = [generate_page(args.seed + k, mnist=mnist, fonts=fonts) for k in range(args.pages)]
+    rng = np.random.default_rng(args.seed)
+    read_page(pages[0].image)  # load the model before timing
+    ours: dict = defaultdict(int, {"kind": defaultdict(list)})
+    for key in ("ms", "ms6", "right", "right_digits"):
+        ours[key] = []
+    line_ms: list[float] = []
+    for p in pages:
+        _digitrec_page(p, ours)
+        # One-line images timed right after their page: the ratio sees the same load.
+        for im in _line_images(p, rng):
+            t = time.perf_counter()
+            read_page(im)
+            line_ms.append(1000 * (time.perf_counter() - t))
+    ms_line = float(np.mean(line_ms)) if line_ms else float("nan")
+    result = {
+        "benchmark": "pages",
+        "pages": args.pages,
+        "seed": args.seed,
+        "lines": sum(len(p.lines) for p in pages),
+        "number_lines": ours["number_lines"],
+        "mnist_test_digits": mnist is not None,
+        "fonts_held_out": list(HELD_OUT_FONTS),
+        "digitrec": {
+            "reader": "segment-and-classify (digitrec.vision.read)",
+            **_summary(ours, args.pages),
+            "ms_per_six_line_page": round(float(np.mean(ours["ms6"])), 1) if ours["ms6"] else None,
+            "ms_per_line_image": round(ms_line, 1),
+            "line_images": len(line_ms),
+        },
+    }
+    r = result["digitrec"]
+    if r["ms_per_six_line_page"]:
+        r["six_line_page_vs_one_line"] = round(r["ms_per_six_line_page"] / ms_line, 2)
+    if args.no_tesseract:
+        result["tesseract"] = "not run (--no-tesseract)"
+    elif shutil.which("tesseract") is None:
+        result["tesseract"] = "not run: the tesseract CLI is not installed (apt tesseract-ocr)"
+    else:
+        version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True)
+        theirs: dict = defaultdict(int, {"kind": defaultdict(list)})
+        for key in ("ms", "right", "right_digits"):
+            theirs[key] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for p in pages:
+                _tesseract_page(p, theirs, Path(tmp))
+        result["tesseract"] = {
+            "version": (version.stdout or version.stderr).splitlines()[0],
+            "options": f"--psm 4 -c tessedit_char_whitelist={WHITELIST}",
+            **_summary(theirs, args.pages),
+        }
+    line = json.dumps(result)
+    print(line)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = args.out.with_suffix(".json.part")
+    tmp_out.write_text(line + "\n")
+    os.replace(tmp_out, args.out)
+
+
+if __name__ == "__main__":
+    main()

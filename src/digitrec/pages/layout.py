@@ -1,0 +1,525 @@
+"""Find the lines of writing on a page, in reading order.
+
+The steps, on a grey page (float32, 0 = black) at working size:
+
+1. **Ink.** :func:`digitrec.vision.normalize.ink_map` (polarity, lighting,
+   binarisation). A second, lower threshold keeps faint printed rules (light
+   blue ruling) so that they can be removed too.
+2. **Skew.** The page's tilt is the angle whose projection profile of the ink
+   is sharpest (largest variance of the row sums after shearing the ink
+   coordinates by ``tan(angle)``), searched over +/-6 degrees, coarse then fine.
+   The page is never rotated: the rules and the lines are found in sheared
+   coordinates, and every box stays in the page's own pixels.
+3. **Rules.** Printed rules are long thin runs of ink. In the sheared frame a
+   tilted rule is straight, so a morphological opening with a long line
+   (``minimum_filter1d`` then ``maximum_filter1d``, linear time whatever the
+   length) finds it: horizontal rules longer than several text heights,
+   vertical rules much taller than the writing, and the short walls of comb
+   boxes (vertical runs that join a horizontal rule at both ends). Ink that
+   crosses a rule (a stroke drawn through it) is given back.
+4. **Lines.** Connected components of what is left, minus specks and stains,
+   are grouped: components at least half the text height start or join a line
+   when they overlap its band vertically and are no further than
+   :data:`FIELD_GAP` line heights to its right (a larger gap starts another
+   field on the same row); small marks (dots, commas, dashes, accents) join the
+   line whose band holds them.
+5. **Order.** Lines whose bands overlap form a row; rows top to bottom, lines
+   in a row left to right.
+
+Each :class:`Line` has its box and a crop for the line reader in which the
+rules, the other lines' ink and the noise are painted over with paper.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from digitrec.vision.normalize import ink_map
+
+__all__ = ["FIELD_GAP", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
+
+#: A horizontal gap wider than this many line heights separates two fields on one row.
+FIELD_GAP = 2.5
+#: Skew search range (degrees) and its coarse and fine steps.
+MAX_SKEW = 6.0
+#: A horizontal rule is at least this many text heights long ...
+RULE_LENGTH = 5.0
+#: ... and a vertical one at least this many (a tall 1 is about 1.5).
+VRULE_LENGTH = 2.6
+#: Components whose bounding box is taller than this many text heights are stains.
+STAIN_HEIGHT = 4.0
+#: Components at least this fraction of the text height can start a line.
+TALL = 0.3
+#: A page with more lines than this is clutter: the largest are kept.
+MAX_LINES = 200
+
+
+@dataclass
+class Line:
+    """One line (or field) of writing.
+
+    Attributes
+    ----------
+    box : tuple of int
+        ``(x, y, w, h)`` of its ink, in the page's working pixels.
+    crop : numpy.ndarray
+        float32 grey (0 = black) region around the line, with everything that
+        is not this line's ink (rules, other lines, specks) painted as paper.
+    origin : tuple of int
+        Working pixel of the crop's top-left corner.
+    height : float
+        The line's text height (median height of its tall components).
+    """
+
+    box: tuple[int, int, int, int]
+    crop: np.ndarray = field(repr=False)
+    origin: tuple[int, int]
+    height: float
+
+
+@dataclass
+class Layout:
+    """The lines of a page and what was found on the way.
+
+    Attributes
+    ----------
+    lines : list of Line
+        In reading order.
+    skew : float
+        The page's tilt in degrees (positive: lines rise to the right).
+    rules : numpy.ndarray
+        bool mask of the printed rules removed.
+    text_height : float
+        Typical height of the writing, in working pixels (0 when none).
+    reason : str or None
+        Why there are no lines, when ``lines`` is empty.
+    """
+
+    lines: list[Line]
+    skew: float
+    rules: np.ndarray = field(repr=False)
+    text_height: float
+    reason: str | None = None
+
+
+def _profile_score(ys: np.ndarray, xs: np.ndarray, slope: float, bins: int) -> float:
+    """Sharpness (sum of squares) of the row histogram of ink sheared by ``slope``."""
+    sheared = ys - slope * xs
+    hist = np.bincount(((sheared - sheared.min()) / 2).astype(np.int64), minlength=bins)
+    return float(np.dot(hist, hist))
+
+
+def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
+    """The page's tilt in degrees, from the projection profile of its ink.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        bool (h, w) ink.
+    max_angle : float
+        Largest tilt searched, either way.
+
+    Returns
+    -------
+    float
+        Angle whose shear (``y - tan(angle) * x``) makes the rows of ink
+        sharpest; positive when lines fall to the right in image coordinates
+        (y grows downwards). 0.0 when there is too little ink to tell.
+    """
+    ys, xs = np.nonzero(mask)
+    if ys.size < 50:
+        return 0.0
+    if ys.size > 60_000:  # a regular subsample keeps the profile's shape
+        step = ys.size // 60_000 + 1
+        ys, xs = ys[::step], xs[::step]
+    ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+    bins = mask.shape[0] + mask.shape[1]
+    best = 0.0
+    for span, step in ((max_angle, 0.5), (0.5, 0.1), (0.1, 0.025)):
+        angles = np.arange(best - span, best + span + step / 2, step)
+        scores = [_profile_score(ys, xs, math.tan(math.radians(a)), bins) for a in angles]
+        best = float(angles[int(np.argmax(scores))])
+    return round(best, 3)
+
+
+def _column_runs(shifts: np.ndarray) -> list[tuple[int, int, int]]:
+    """(start, stop, shift) of the runs of columns that share one shift."""
+    edges = np.flatnonzero(np.diff(shifts)) + 1
+    starts = np.concatenate(([0], edges))
+    stops = np.concatenate((edges, [shifts.size]))
+    return [(int(a), int(b), int(shifts[a])) for a, b in zip(starts, stops, strict=True)]
+
+
+def _shear_rows(mask: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Shift each column ``x`` up by ``slope * x`` so that lines of that slope become flat.
+
+    Returns the sheared mask (taller by the largest shift), the per-column
+    shifts and the padding on top, for :func:`_unshear_rows`. Columns that
+    share a shift are copied as one block, so this costs a few copies of the
+    mask whatever its size.
+    """
+    h, w = mask.shape
+    shifts = np.rint(slope * np.arange(w)).astype(np.int64)
+    pad = int(max(0, shifts.max()))
+    out = np.zeros((h + pad + int(max(0, -shifts.min())), w), mask.dtype)
+    for a, b, s in _column_runs(shifts):
+        out[pad - s : pad - s + h, a:b] = mask[:, a:b]
+    return out, shifts, pad
+
+
+def _unshear_rows(sheared: np.ndarray, shifts: np.ndarray, pad: int, h: int) -> np.ndarray:
+    out = np.empty((h, sheared.shape[1]), sheared.dtype)
+    for a, b, s in _column_runs(shifts):
+        out[:, a:b] = sheared[pad - s : pad - s + h, a:b]
+    return out
+
+
+def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Opening with a ``length``-long line along ``axis``: straight runs of at least that length.
+
+    A run may wander by one pixel across (a residual tilt), so the mask is
+    first thickened by one pixel across the run; the result is then limited to
+    the ink itself.
+    """
+    across = 1 - axis
+    thick = ndimage.maximum_filter1d(mask.astype(np.uint8), 3, axis=across)
+    opened = ndimage.maximum_filter1d(
+        ndimage.minimum_filter1d(thick, length, axis=axis), length, axis=axis
+    )
+    return opened.astype(bool) & mask
+
+
+def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarray:
+    """Vertical runs that join horizontal rules at both ends: the walls of comb boxes."""
+    if not horiz.any():  # no horizontal rule, no comb box
+        return np.zeros_like(vert)
+    labels, n = ndimage.label(vert)
+    if n == 0:
+        return np.zeros_like(vert)
+    # A wall meets the rule (its own ink touches it); a digit in the cell stops short.
+    near = ndimage.maximum_filter(horiz.astype(np.uint8), size=3).astype(bool)
+    keep = np.zeros(n + 1, bool)
+    reach = 1 + int(0.04 * text_h)
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        y0, y1, x = sl[0].start, sl[0].stop, sl[1]
+        top = near[max(0, y0 - reach) : y0 + reach, x].any()
+        bottom = near[max(0, y1 - reach) : y1 + reach, x].any()
+        keep[i] = top and bottom and (sl[1].stop - sl[1].start) <= 0.25 * text_h + 3
+    return keep[labels]
+
+
+def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
+    """Printed rules (ruling, form lines, comb boxes, margins) in a page's ink.
+
+    Parameters
+    ----------
+    faint : numpy.ndarray
+        bool (h, w) ink at a low threshold (faint ruling included).
+    skew : float
+        The page's tilt in degrees (:func:`estimate_skew`).
+    text_h : float
+        Typical height of the writing in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool (h, w), True on rule pixels, widened by a pixel to take their
+        soft edges, minus the ink of strokes that cross them.
+    """
+    h, w = faint.shape
+    slope = math.tan(math.radians(skew))
+    flat, shifts, pad = _shear_rows(faint, slope)
+    hlen = int(max(40, RULE_LENGTH * text_h))
+    horiz = _runs(flat, hlen, axis=1)
+    # Vertical rules are perpendicular to the horizontal ones: shear the columns.
+    up, vshifts, vpad = _shear_rows(faint.T, -slope)
+    tall = _runs(up, int(max(30, VRULE_LENGTH * text_h)), axis=1)
+    walls = _runs(up, max(6, int(0.6 * text_h)), axis=1)
+    horiz_up = _shear_rows(_unshear_rows(horiz, shifts, pad, h).T, -slope)[0]
+    walls = _comb_walls(walls.T, horiz_up.T, text_h).T
+    rules = _unshear_rows(horiz, shifts, pad, h)
+    rules |= _unshear_rows(tall | walls, vshifts, vpad, w).T
+    if not rules.any():
+        return rules
+    rules = ndimage.binary_dilation(rules, iterations=1) & faint | rules
+    # Give back strokes that cross a rule (ink right above and right below it);
+    # ink that only sits on a rule stays separate from it.
+    return rules & ~_vertical_strokes(faint & ~rules, rules)
+
+
+def _vertical_strokes(rest: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Columns where ink meets a rule from both sides (so it crosses rather than touches)."""
+    touch_up = np.zeros_like(rules)
+    touch_dn = np.zeros_like(rules)
+    touch_up[1:] = rest[:-1]
+    touch_dn[:-1] = rest[1:]
+    # Propagate through the rule's thickness (at most a few pixels) both ways.
+    for _ in range(4):
+        touch_up[1:] |= touch_up[:-1] & rules[:-1]
+        touch_dn[:-1] |= touch_dn[1:] & rules[1:]
+    return touch_up & touch_dn
+
+
+@dataclass
+class _Comps:
+    """Connected components of the ink: label image and per-component geometry."""
+
+    labels: np.ndarray
+    y0: np.ndarray
+    y1: np.ndarray
+    x0: np.ndarray
+    x1: np.ndarray
+    area: np.ndarray
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> _Comps:
+        labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+        boxes = ndimage.find_objects(labels)
+        geo = np.array(
+            [(b[0].start, b[0].stop, b[1].start, b[1].stop) for b in boxes], np.int64
+        ).reshape(n, 4)
+        area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+        return cls(labels, geo[:, 0], geo[:, 1], geo[:, 2], geo[:, 3], area)
+
+    @property
+    def h(self) -> np.ndarray:
+        return self.y1 - self.y0
+
+    @property
+    def w(self) -> np.ndarray:
+        return self.x1 - self.x0
+
+
+def _text_height(c: _Comps) -> float:
+    """Typical height of the writing: median height of its substantial components.
+
+    Long thin runs (rules) and the smallest specks are left out; what remains
+    is dominated by characters.
+    """
+    h, w = c.h, c.w
+    ok = (w < 6 * h) & (h < 6 * w) & (c.area >= 6)
+    if not ok.any():
+        return float(np.median(h)) if h.size else 0.0
+    big = ok & (c.area >= 0.15 * np.percentile(c.area[ok], 90))
+    return float(np.median(h[big]))
+
+
+def _band(members: list[int], yc: np.ndarray, h: np.ndarray) -> tuple[float, float]:
+    """Sheared vertical centre and height of a line from its members.
+
+    The height is the upper quartile of the members' heights, so that a line
+    of lower-case letters with a few capitals is as tall as its capitals.
+    """
+    return float(np.median(yc[members])), float(np.percentile(h[members], 75))
+
+
+def _joins(ln: dict, yc: float, h: float, x0: int, gap: float) -> float:
+    """How well a component fits a line: vertical overlap ratio, 0 if too far right."""
+    lc, lh = ln["band"]
+    ov = min(yc + h / 2, lc + lh / 2) - max(yc - h / 2, lc - lh / 2)
+    ratio = ov / max(min(h, lh), 1.0)
+    return ratio if ratio >= 0.5 and x0 - ln["x1"] <= gap * lh else 0.0
+
+
+def _absorb(lines: list[dict], c: _Comps, yc: np.ndarray, h: np.ndarray) -> list[dict]:
+    """Fold lines much smaller than a neighbour they sit in (a comma, a detached dot) into it."""
+    lines = sorted(lines, key=lambda ln: ln["band"][1])
+    out: list[dict] = []
+    for k, ln in enumerate(lines):
+        lc, lh = ln["band"]
+        x0, x1 = ln["x0"], ln["x1"]
+        host = None
+        for m in lines[k + 1 :]:
+            mc, mh = m["band"]
+            near = m["x0"] - 0.6 * mh <= x0 and x1 <= m["x1"] + 0.6 * mh
+            # A lone small mark (an i's dot, an accent) may float further above.
+            reach = 1.0 if len(ln["members"]) == 1 and lh < 0.5 * mh else 0.6
+            if lh < 0.7 * mh and abs(lc - mc) <= reach * mh and near:
+                host = m
+                break
+        if host is None:
+            out.append(ln)
+            continue
+        host["members"] += ln["members"]
+        host["x0"], host["x1"] = min(host["x0"], x0), max(host["x1"], x1)
+    return out
+
+
+def _group(c: _Comps, slope: float, text_h: float, gap: float) -> list[list[int]]:
+    """Group component indices into lines (tall components first, then small marks)."""
+    xc = (c.x0 + c.x1) / 2.0
+    yc = (c.y0 + c.y1) / 2.0 - slope * xc
+    h = c.h.astype(np.float64)
+    tall = np.flatnonzero(h >= TALL * text_h)
+    lines: list[dict] = []
+    for i in tall[np.argsort(c.x0[tall], kind="stable")]:
+        scores = [_joins(ln, yc[i], h[i], int(c.x0[i]), gap) for ln in lines]
+        if scores and max(scores) > 0:
+            best = lines[int(np.argmax(scores))]
+        else:
+            best = {"members": [], "x0": int(c.x0[i]), "x1": 0}
+            lines.append(best)
+        best["members"].append(int(i))
+        best["x1"] = max(best["x1"], int(c.x1[i]))
+        best["band"] = _band(best["members"], yc, h)
+    lines = _absorb(lines, c, yc, h)
+    small = np.flatnonzero(h < TALL * text_h)
+    for i in small[np.argsort(c.x0[small], kind="stable")]:  # left to right: marks chain up
+        for ln in lines:
+            lc, lh = ln["band"]
+            if abs(yc[i] - lc) <= 0.75 * lh and (ln["x0"] - lh <= xc[i] <= ln["x1"] + lh):
+                ln["members"].append(int(i))
+                ln["x0"], ln["x1"] = min(ln["x0"], int(c.x0[i])), max(ln["x1"], int(c.x1[i]))
+                break
+    return _merge_fields(lines, gap, c)
+
+
+def _covered(a: list[int], b: list[int], c: _Comps) -> bool:
+    """True when the boxes of two member sets overlap by half the smaller one."""
+    boxes = [(c.x0[m].min(), c.y0[m].min(), c.x1[m].max(), c.y1[m].max()) for m in (a, b)]
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
+    inter = max(0, min(ax1, bx1) - max(ax0, bx0)) * max(0, min(ay1, by1) - max(ay0, by0))
+    return inter >= 0.5 * min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
+
+
+def _merge_fields(lines: list[dict], gap: float, c: _Comps) -> list[list[int]]:
+    """Join pieces of one row left apart only by small marks (lower-case letters, dots).
+
+    Lines whose boxes mostly overlap are one line too (a short line whose tilt
+    was misjudged).
+    """
+    lines = sorted(lines, key=lambda ln: ln["x0"])
+    out: list[dict] = []
+    for ln in lines:
+        lc, lh = ln["band"]
+        for m in out:
+            mc, mh = m["band"]
+            ov = min(lc + lh / 2, mc + mh / 2) - max(lc - lh / 2, mc - mh / 2)
+            row = ov >= 0.5 * min(lh, mh) and ln["x0"] - m["x1"] <= gap * max(lh, mh)
+            if row or _covered(ln["members"], m["members"], c):
+                m["members"] += ln["members"]
+                m["x1"] = max(m["x1"], ln["x1"])
+                break
+        else:
+            out.append(ln)
+    return [ln["members"] for ln in lines]
+
+
+def _reading_order(boxes: list[tuple[int, int, int, int]], centres: list[float], heights):
+    """Indices of the lines in reading order: rows top to bottom, left to right in a row."""
+    order = sorted(range(len(boxes)), key=lambda k: centres[k])
+    rows: list[list[int]] = []
+    for k in order:
+        if rows:
+            first = rows[-1][0]
+            if abs(centres[k] - centres[first]) < 0.5 * min(heights[k], heights[first]):
+                rows[-1].append(k)
+                continue
+        rows.append([k])
+    return [k for row in rows for k in sorted(row, key=lambda k: boxes[k][0])]
+
+
+def _crop(
+    gray: np.ndarray,
+    c: _Comps,
+    members: list[int],
+    faint: np.ndarray,
+    box: tuple[int, int, int, int],
+    pad: int,
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """The line's region with every other mark painted over with paper."""
+    x, y, w, h = box
+    H, W = gray.shape
+    x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(W, x + w + pad), min(H, y + h + pad)
+    region = gray[y0:y1, x0:x1].copy()
+    mine = np.isin(c.labels[y0:y1, x0:x1], np.asarray(members) + 1)
+    own = ndimage.binary_dilation(mine, iterations=2)
+    erase = ndimage.binary_dilation(faint[y0:y1, x0:x1] & ~mine, iterations=1) & ~own
+    if erase.any():
+        region[erase] = float(np.median(region))
+    return region, (x0, y0)
+
+
+def _pool(mask: np.ndarray, f: int) -> np.ndarray:
+    """``f`` x ``f`` max pooling: a thin rule stays (at least) one pixel thick."""
+    h, w = mask.shape
+    m = np.pad(mask, ((0, -h % f), (0, -w % f)))
+    out = np.zeros((m.shape[0] // f, m.shape[1] // f), bool)
+    for dy in range(f):  # f * f strided ORs: far faster than any() over a 4-d view
+        for dx in range(f):
+            out |= m[dy::f, dx::f]
+    return out
+
+
+def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: float) -> np.ndarray:
+    """:func:`find_rules` at half resolution when the writing is large enough (4x faster)."""
+    f = 2 if min(mask.shape) >= 400 else 1
+    small = _pool(mask, f) if f > 1 else mask
+    text_h = _text_height(_Comps.of(small))
+    if f == 1 or text_h < 14:
+        return find_rules(faint, skew, _text_height(_Comps.of(mask)) if f > 1 else text_h)
+    rules = find_rules(_pool(faint, f), skew, text_h)
+    h, w = faint.shape
+    return np.repeat(np.repeat(rules, f, axis=0), f, axis=1)[:h, :w] & faint
+
+
+def find_lines(gray: np.ndarray, *, field_gap: float = FIELD_GAP) -> Layout:
+    """Every line of writing on a page, in reading order.
+
+    Parameters
+    ----------
+    gray : numpy.ndarray
+        float32 (h, w) page in [0, 1], 0 = black (either polarity is accepted).
+    field_gap : float
+        Horizontal gap, in line heights, beyond which two pieces of writing on
+        one row are separate fields.
+
+    Returns
+    -------
+    Layout
+        The lines (boxes and crops in ``gray``'s pixels), the page's skew, the
+        rules removed and the text height; ``reason`` when there are no lines.
+    """
+    ink = ink_map(gray)
+    empty = np.zeros(gray.shape, bool)
+    if ink.reason:
+        return Layout([], 0.0, empty, 0.0, ink.reason)
+    faint = ink.mask | (ink.ink > 0.1)
+    skew = estimate_skew(ink.mask)
+    rules = _rules_pooled(faint, ink.mask, skew)
+    clean = ink.mask & ~rules
+    comps = _Comps.of(clean)
+    text_h = _text_height(comps)
+    if comps.area.size == 0 or text_h <= 0:
+        return Layout([], skew, rules, 0.0, "only printed rules found")
+    h = comps.h
+    specks = comps.area < max(4.0, 0.006 * text_h**2)
+    stains = h > STAIN_HEIGHT * text_h
+    keep = ~(specks | stains)
+    idx = np.flatnonzero(keep)
+    sub = _Comps(
+        comps.labels, *(a[idx] for a in (comps.y0, comps.y1, comps.x0, comps.x1)), comps.area[idx]
+    )
+    slope = math.tan(math.radians(skew))
+    groups = _group(sub, slope, text_h, field_gap)
+    groups = sorted(groups, key=lambda g: -int(sub.area[g].sum()))[:MAX_LINES]
+    lines, centres, heights = [], [], []
+    for g in groups:
+        ids = [int(idx[m]) for m in g]
+        y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
+        x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
+        tall = [m for m in ids if comps.h[m] >= TALL * text_h] or ids
+        lh = float(np.median(comps.h[tall]))
+        box = (x0, y0, x1 - x0, y1 - y0)
+        crop, origin = _crop(gray, comps, ids, faint, box, max(2, int(0.25 * lh)))
+        lines.append(Line(box, crop, origin, lh))
+        xc = (x0 + x1) / 2
+        centres.append((y0 + y1) / 2 - slope * xc)
+        heights.append(lh)
+    order = _reading_order([ln.box for ln in lines], centres, heights)
+    lines = [lines[k] for k in order]
+    return Layout(lines, skew, rules, text_h, None if lines else "no writing found")

@@ -1,0 +1,251 @@
+"""Read whole pages and documents: find the lines, read each, one result per page.
+
+The line reader is pluggable: any callable ``reader(image, *, min_confidence)``
+returning an object with ``text``, ``confidence``, ``chars`` (each with
+``char``, ``confidence``, ``box``, ``top3``, as attributes or dict keys) and
+optionally ``reason``. If it also has ``many(images, *, min_confidence)``, all
+the lines of a page go through it in one call (one batched model call).
+Boxes it returns are in the pixels of the image it was given.
+The default, :class:`SegmentReader`, wraps today's segment-and-classify reader
+(:func:`digitrec.vision.read.read_many`).
+
+A page on which the layout finds at most one line and no printed rules is
+read whole, as given: a one-line image reads exactly as :func:`digitrec.read`
+reads it. With rules (ruled paper, comb boxes, form lines), every line is read
+from its crop, with the rules painted over, and rules alone read as nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from digitrec.errors import InputError
+from digitrec.pages.documents import Page, iter_pages
+from digitrec.pages.layout import Layout, find_lines
+from digitrec.pages.result import CharResult, LineResult, PageResult
+from digitrec.vision.io import Loaded, load_image, reduce
+
+__all__ = ["PAGE_PIXELS", "SegmentReader", "read_document", "read_page"]
+
+#: Pages are laid out at most this many pixels (a letter page at about 120 dpi).
+PAGE_PIXELS = 1_200_000
+
+
+@dataclass
+class _Reading:
+    """A line reader's answer, normalised: chars in the pixels of the image it read."""
+
+    text: str
+    confidence: float
+    chars: list[CharResult] = field(default_factory=list)
+    reason: str | None = None
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
+
+
+def _normalise(result: Any) -> _Reading:
+    """Any line reader's result as a :class:`_Reading`."""
+    chars = []
+    for c in _get(result, "chars", None) or []:
+        top3 = [(str(k), float(p)) for k, p in (_get(c, "top3", None) or [])]
+        box = tuple(int(v) for v in _get(c, "box"))
+        chars.append(CharResult(str(_get(c, "char")), float(_get(c, "confidence")), box, top3))
+    return _Reading(
+        str(_get(result, "text", "") or ""),
+        float(_get(result, "confidence", 0.0) or 0.0),
+        chars,
+        _get(result, "reason", None),
+    )
+
+
+class SegmentReader:
+    """Today's segment-and-classify reader as a line reader.
+
+    Parameters
+    ----------
+    model : object, optional
+        As for :func:`digitrec.vision.read.read` (default: the shipped CNN).
+    """
+
+    #: It reads a :class:`~digitrec.vision.io.Loaded` as it reads the file itself.
+    accepts_loaded = True
+
+    def __init__(self, model: Any = None) -> None:
+        self.model = model
+
+    @staticmethod
+    def _convert(r: Any) -> _Reading:
+        chars = [
+            CharResult(
+                "?" if d.digit is None else str(d.digit),
+                d.confidence,
+                tuple(d.box),
+                [(str(k), p) for k, p in d.top3],
+            )
+            for d in r.digits
+        ]
+        return _Reading(r.text, r.confidence, chars, r.reason)
+
+    def many(self, images: list[Any], *, min_confidence: float = 0.0) -> list[_Reading]:
+        """Read several line images with one batched model call."""
+        from digitrec.vision.read import read_many
+
+        results = read_many(images, model=self.model, min_confidence=min_confidence)
+        return [self._convert(r) for r in results]
+
+    def __call__(self, image: Any, *, min_confidence: float = 0.0) -> _Reading:
+        """Read one line image."""
+        return self.many([image], min_confidence=min_confidence)[0]
+
+
+def _read_all(reader: Any, images: list[Any], min_confidence: float) -> list[_Reading]:
+    many = getattr(reader, "many", None)
+    if many is not None:
+        results = many(images, min_confidence=min_confidence)
+    else:
+        results = [reader(im, min_confidence=min_confidence) for im in images]
+    return [r if isinstance(r, _Reading) else _normalise(r) for r in results]
+
+
+def _to_page(box, origin: tuple[float, float], scale: float, size) -> tuple[int, int, int, int]:
+    """A box in crop (or working) pixels to the page's pixels."""
+    x, y, w, h = box
+    ox, oy = origin
+    x0, y0 = max(0, math.floor((x + ox) * scale)), max(0, math.floor((y + oy) * scale))
+    x1 = min(size[0], math.ceil((x + ox + w) * scale))
+    y1 = min(size[1], math.ceil((y + oy + h) * scale))
+    return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+
+
+def _working(loaded: Loaded, max_pixels: int) -> tuple[np.ndarray, float]:
+    """The page in grey at layout size, and page pixels per working pixel."""
+    if loaded.full is None:
+        gray = loaded.gray
+        if gray.size > max_pixels:  # an array given as it is: reduce like a file
+            from PIL import Image
+
+            img = reduce(Image.fromarray((gray * 255 + 0.5).astype(np.uint8), "L"), max_pixels)
+            gray = np.asarray(img, np.float32) / 255.0
+    else:
+        gray = np.asarray(reduce(loaded.full, max_pixels), np.float32) / 255.0
+    return gray, loaded.size[0] / max(gray.shape[1], 1)
+
+
+def _one_line(reader, source, loaded, lay: Layout, scale, min_confidence) -> tuple[list, int, str]:
+    """A page with at most one line, read whole as given (exactly as digitrec.read reads it)."""
+    image = loaded if getattr(reader, "accepts_loaded", False) else source
+    r = _read_all(reader, [image], min_confidence)[0]
+    if not r.text:
+        return [], len(lay.lines), r.reason or lay.reason or "no number found"
+    if lay.lines:
+        box = _to_page(lay.lines[0].box, (0, 0), scale, loaded.size)
+    else:  # the reader found what the layout did not: the box around its characters
+        xs = [c.box[0] for c in r.chars] + [c.box[0] + c.box[2] for c in r.chars]
+        ys = [c.box[1] for c in r.chars] + [c.box[1] + c.box[3] for c in r.chars]
+        box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)) if r.chars else (0, 0, 0, 0)
+    return [LineResult(r.text, r.confidence, box, r.chars)], 0, ""
+
+
+def read_page(
+    image: Any,
+    *,
+    line_reader: Any = None,
+    min_confidence: float = 0.0,
+    path: str | None = None,
+    page: int = 1,
+    max_pixels: int = PAGE_PIXELS,
+) -> PageResult:
+    """Read every line of writing on one page.
+
+    Parameters
+    ----------
+    image : Page, or anything :func:`digitrec.vision.io.load_image` accepts
+        One page (a :class:`~digitrec.pages.documents.Page` from
+        :func:`~digitrec.pages.documents.iter_pages`) or one image.
+    line_reader : callable, optional
+        Reads one line (see the module docstring); default :class:`SegmentReader`.
+    min_confidence : float
+        Passed to the line reader (characters below it are rejected).
+    path : str, optional
+        Name to report (default: the page's document, or the path given).
+    page : int
+        Page number to report when ``image`` is not a :class:`Page`.
+    max_pixels : int
+        The page is laid out and cropped at most this size.
+
+    Returns
+    -------
+    PageResult
+        Lines holding a number, in reading order; boxes in the page's pixels.
+
+    Raises
+    ------
+    InputError
+        The image cannot be read, or ``min_confidence`` is outside [0, 1].
+    """
+    if not 0.0 <= min_confidence <= 1.0:
+        raise InputError(f"min_confidence: expected a value in [0, 1], found {min_confidence}")
+    if isinstance(image, Page):
+        path, page, source = path or image.path, image.page, image.image
+    else:
+        source = image
+        if path is None and isinstance(source, (str, os.PathLike)):
+            path = str(source)
+    reader = line_reader if line_reader is not None else SegmentReader()
+    loaded = load_image(source)
+    gray, scale = _working(loaded, max_pixels)
+    lay = find_lines(gray) if min(gray.shape) >= 3 else Layout([], 0.0, gray > 2, 0.0, "tiny")
+    if len(lay.lines) <= 1 and not lay.rules.any():
+        lines, skipped, reason = _one_line(reader, source, loaded, lay, scale, min_confidence)
+        return PageResult(path, page, lines, skipped, reason or None, loaded.size)
+    readings = _read_all(reader, [ln.crop for ln in lay.lines], min_confidence)
+    lines, skipped = [], 0
+    for ln, r in zip(lay.lines, readings, strict=True):
+        if not r.text:
+            skipped += 1
+            continue
+        chars = [
+            CharResult(c.char, c.confidence, _to_page(c.box, ln.origin, scale, loaded.size), c.top3)
+            for c in r.chars
+        ]
+        box = _to_page(ln.box, (0, 0), scale, loaded.size)
+        lines.append(LineResult(r.text, r.confidence, box, chars))
+    reason = None if lines else (lay.reason or "no number found on the page's lines")
+    return PageResult(path, page, lines, skipped, reason, loaded.size)
+
+
+def read_document(
+    source: Any,
+    *,
+    line_reader: Any = None,
+    min_confidence: float = 0.0,
+    **limits: Any,
+) -> Iterator[PageResult]:
+    """Read every page of a document (image, multi-page TIFF or PDF), one result per page.
+
+    Parameters
+    ----------
+    source : str, Path, bytes, PIL.Image.Image or numpy.ndarray
+        As for :func:`digitrec.pages.documents.iter_pages`.
+    line_reader, min_confidence
+        As for :func:`read_page`; one reader serves every page.
+    **limits
+        ``max_pages``, ``max_pixels``, ``max_bytes``, ``dpi``, ``password``:
+        see :func:`~digitrec.pages.documents.iter_pages`.
+
+    Yields
+    ------
+    PageResult
+        One per page, in order, each with its 1-based ``page``.
+    """
+    reader = line_reader if line_reader is not None else SegmentReader()
+    for pg in iter_pages(source, **limits):
+        yield read_page(pg, line_reader=reader, min_confidence=min_confidence)
