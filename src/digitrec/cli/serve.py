@@ -121,18 +121,23 @@ def _is_loopback(host: str) -> bool:
 
 
 def _announce(host: str, port: int, access: Access) -> None:
-    console.print(f"digitrec: drawing page at http://{host}:{port}/ , API docs at /docs")
+    # Logged, not printed: once serving, stderr holds JSON lines only.
+    import logging
+
+    log = logging.getLogger("digitrec.serve")
+    url = f"http://{host}:{port}"
+    log.info(f"drawing page at {url}/ , API docs at {url}/docs", extra={"fields": {"url": url}})
     if access.keys:
-        console.print(f"digitrec: {len(access.keys)} API key(s): /v1 and /metrics need one")
+        log.info(f"{len(access.keys)} API key(s) configured: /v1 and /metrics need one")
     elif _is_loopback(host):
-        console.print(
-            f"digitrec: no API keys; listening on {host} (this machine only). "
-            "To serve others, set --api-keys FILE and --host 0.0.0.0"
+        log.info(
+            f"no API keys: listening on {host}, this machine only; to serve others, "
+            "set --api-keys FILE and --host 0.0.0.0"
         )
     else:
-        console.print(
-            f"[yellow]warning:[/] no API keys, and listening on {host}: anyone who can reach "
-            f"this port can use the service; set --api-keys FILE or ${KEYS_ENV}"
+        log.warning(
+            f"no API keys, and listening on {host}: anyone who can reach this port can use "
+            f"the service; set --api-keys FILE or ${KEYS_ENV}"
         )
 
 
@@ -177,6 +182,6 @@ def serve(
             access=access,
             body_timeout_s=body_timeout,
         )
-    _announce(host, port, access)
     configure_logging()
+    _announce(host, port, access)
     run_server(api, host=host, port=port, drain_s=drain_timeout, max_connections=max_connections)
