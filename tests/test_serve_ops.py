@@ -441,3 +441,60 @@ def test_malformed_multipart_is_4xx(content_type: str, body: bytes) -> None:
         r = c.post(url, content=body, headers={"content-type": content_type})
         assert 400 <= r.status_code < 500, (url, r.status_code, r.text)
         assert r.json()["error"]["code"]
+
+
+# ---- the CLI's options --------------------------------------------------------------
+
+
+def run_cli(monkeypatch, caplog, args: list[str]) -> dict:
+    from typer.testing import CliRunner
+
+    import digitrec.serve
+    import digitrec.serve.lifecycle
+    import digitrec.serve.observe
+    from digitrec.cli.app import app
+
+    seen: dict = {}
+    monkeypatch.setattr(digitrec.serve, "create_app", lambda model, **kw: seen.update(app=kw))
+    run = lambda app, **kw: seen.update(run=kw)  # noqa: E731
+    monkeypatch.setattr(digitrec.serve.lifecycle, "run_server", run)
+    monkeypatch.setattr(digitrec.serve.observe, "configure_logging", lambda: None)
+    with caplog.at_level(logging.INFO, logger="digitrec.serve"):
+        result = CliRunner().invoke(app, ["serve", "--port", "0", *args])
+    seen.update(exit_code=result.exit_code, exception=result.exception, log=caplog.text)
+    return seen
+
+
+def test_cli_wires_access_and_shutdown_options(monkeypatch, caplog, tmp_path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"{KEY_A}\n")
+    monkeypatch.setenv("DIGITREC_API_KEYS", KEY_B)
+    args = ["--api-keys", str(keys), "--rate-limit", "120/min", "--rate-burst", "5"]
+    args += ["--cors-origin", ORIGIN, "--cors-origin", "http://localhost:3000"]
+    args += ["--drain-timeout", "7", "--body-timeout", "4", "--max-connections", "9"]
+    seen = run_cli(monkeypatch, caplog, args)
+    assert seen["exit_code"] == 0, seen["exception"]
+    access = seen["app"]["access"]
+    assert access.keys == (KEY_A, KEY_B)
+    assert access.rate == 2.0 and access.burst == 5
+    assert access.cors_origins == (ORIGIN, "http://localhost:3000")
+    assert seen["app"]["body_timeout_s"] == 4.0
+    assert seen["run"] == {"host": "127.0.0.1", "port": 0, "drain_s": 7.0, "max_connections": 9}
+    assert "2 API key(s)" in seen["log"] and KEY_A not in seen["log"]
+
+
+def test_cli_says_where_it_listens_without_keys(monkeypatch, caplog) -> None:
+    monkeypatch.delenv("DIGITREC_API_KEYS", raising=False)
+    local = run_cli(monkeypatch, caplog, [])
+    assert local["exit_code"] == 0 and local["app"]["access"].keys == ()
+    assert "no API keys: listening on 127.0.0.1, this machine only" in local["log"]
+    caplog.clear()
+    everywhere = run_cli(monkeypatch, caplog, ["--host", "0.0.0.0"])
+    assert "WARNING" in everywhere["log"]
+    assert "anyone who can reach this port can use the service" in everywhere["log"]
+
+
+def test_cli_refuses_a_bad_rate_limit(monkeypatch, caplog) -> None:
+    seen = run_cli(monkeypatch, caplog, ["--rate-limit", "fast"])
+    assert seen["exit_code"] == 1 and "app" not in seen
+    assert "--rate-limit 'fast'" in str(seen["exception"])

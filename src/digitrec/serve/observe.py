@@ -202,10 +202,11 @@ def configure_logging(level: int = logging.INFO) -> None:
         Level of the ``digitrec`` and ``uvicorn.error`` loggers (the request
         log is INFO); other libraries log at WARNING and above.
     """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
     root.setLevel(logging.WARNING)
     for name in ("digitrec", "uvicorn.error"):
         logging.getLogger(name).setLevel(level)
