@@ -58,16 +58,17 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)  # memory, CPU, open files of this process
+        by_route = ["method", "route"]
         self.requests = Counter(
             "digitrec_http_requests",
             "HTTP requests answered, by route template and status.",
-            ["method", "route", "status"],
+            [*by_route, "status"],
             registry=registry,
         )
         self.latency = Histogram(
             "digitrec_http_request_duration_seconds",
             "Time from request to the end of the answer, by route template.",
-            ["method", "route"],
+            by_route,
             buckets=_BUCKETS,
             registry=registry,
         )

@@ -166,11 +166,10 @@ class ReadRunner:
         workers: int,
         metrics: Any = None,
     ) -> None:
-        self.reader = reader
+        self.reader, self.metrics = reader, metrics
         self.max_pixels = max_pixels
         self.timeout_s = timeout_s
         self.workers = workers
-        self.metrics = metrics
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
