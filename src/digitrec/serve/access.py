@@ -151,7 +151,7 @@ class KeyRing:
         Every key is compared, whatever matches, so the time taken does not
         depend on which key (if any) matched.
         """
-        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+        digest = hashlib.sha256(token.encode()).digest()
         found = None
         for number, key in enumerate(self._digests, 1):
             if hmac.compare_digest(digest, key):
@@ -271,16 +271,11 @@ class AccessMiddleware:
                 return
             state["key_id"] = number
             caller = f"key:{number}"
-        wait = self.buckets.take(caller) if (limited and self.buckets) else 0.0
-        if wait > 0:
-            seconds = str(max(1, math.ceil(wait)))
-            message = (
-                f"rate limit of {self.buckets.rate:g} requests/s reached; retry in {seconds} s"
-            )
-            await self._refuse(
-                scope, receive, send, 429, "rate_limited", message, {"Retry-After": seconds}
-            )
-            return
+        if limited and self.buckets is not None:
+            wait = self.buckets.take(caller)
+            if wait > 0:
+                await self._refuse(scope, receive, send, *_rate_limited(wait, self.buckets.rate))
+                return
         await self.app(scope, receive, send)
 
     @staticmethod
@@ -296,6 +291,12 @@ class AccessMiddleware:
         scope["state"]["error_code"] = code
         response = JSONResponse(error_body(code, message), status_code=status, headers=headers)
         await response(scope, receive, send)
+
+
+def _rate_limited(wait: float, rate: float) -> tuple[int, str, str, dict[str, str]]:
+    seconds = str(max(1, math.ceil(wait)))
+    message = f"rate limit of {rate:g} requests/s reached; retry in {seconds} s"
+    return 429, "rate_limited", message, {"Retry-After": seconds}
 
 
 def _unauthorized(token: str | None) -> tuple[int, str, str, dict[str, str]]:
