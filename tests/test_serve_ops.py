@@ -504,3 +504,37 @@ def test_cli_refuses_a_bad_rate_limit(monkeypatch, caplog) -> None:
     seen = run_cli(monkeypatch, caplog, ["--rate-limit", "fast"])
     assert seen["exit_code"] == 1 and "app" not in seen
     assert "--rate-limit 'fast'" in str(seen["exception"])
+
+
+def test_log_lines_never_wait_for_a_stalled_stream() -> None:
+    from digitrec.serve.observe import QueuedLines
+
+    class Stalled:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+            self.gate = threading.Event()
+
+        def write(self, text: str) -> None:
+            assert self.gate.wait(10)
+            self.lines.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    stream = Stalled()
+    handler = QueuedLines(stream, max_lines=3)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("digitrec.test.stalled")
+    log.propagate, log.level = False, logging.INFO
+    log.addHandler(handler)
+    try:
+        for n in range(10):  # returns at once although nothing can be written
+            log.info("line %d", n)
+        assert handler.dropped >= 10 - 3 - 1  # 3 queued, at most 1 taken by the writer
+        stream.gate.set()
+        handler.close()
+    finally:
+        log.removeHandler(handler)
+    got = [json.loads(line)["msg"] for line in stream.lines]
+    assert got == [f"line {n}" for n in range(len(got))] and 3 <= len(got) <= 4
+    assert all(line.endswith("\n") for line in stream.lines)

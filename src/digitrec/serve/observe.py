@@ -12,10 +12,14 @@ several apps in one process do not collide) and are served at ``/metrics``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
+import queue
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,6 +41,7 @@ __all__ = [
     "ACCESS_LOG",
     "JsonFormatter",
     "ObserveMiddleware",
+    "QueuedLines",
     "ServiceMetrics",
     "configure_logging",
     "request_id",
@@ -194,8 +199,51 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class QueuedLines(logging.Handler):
+    """Formats records in the caller's thread; a daemon thread writes them out.
+
+    A request never waits for stderr: if whatever reads it (a terminal, a log
+    shipper) stalls, up to ``max_lines`` lines wait in memory and later ones
+    are dropped and counted in :attr:`dropped`, instead of the event loop
+    blocking on a full pipe.
+
+    Parameters
+    ----------
+    stream : file-like
+        Where the lines go (stderr).
+    max_lines : int
+        Lines held while the stream is slow.
+    """
+
+    def __init__(self, stream: Any, max_lines: int = 10_000) -> None:
+        super().__init__()
+        self.stream = stream
+        self.dropped = 0
+        self._lines: queue.Queue[str | None] = queue.Queue(max_lines)
+        self._writer = threading.Thread(target=self._write, name="digitrec-log", daemon=True)
+        self._writer.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.put_nowait(self.format(record))
+        except queue.Full:
+            self.dropped += 1
+
+    def _write(self) -> None:
+        while (line := self._lines.get()) is not None:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Write what is queued (waiting at most ``timeout_s``), then stop."""
+        with contextlib.suppress(queue.Full):
+            self._lines.put(None, timeout=timeout_s)
+            self._writer.join(timeout_s)
+        super().close()
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    """Send the service's and uvicorn's logs to stderr as JSON lines.
+    """Send the service's and uvicorn's logs to stderr as JSON lines (once per process).
 
     Parameters
     ----------
@@ -204,10 +252,11 @@ def configure_logging(level: int = logging.INFO) -> None:
         log is INFO); other libraries log at WARNING and above.
     """
     root = logging.getLogger()
-    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, QueuedLines) for h in root.handlers):
+        handler = QueuedLines(sys.stderr)
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
+        atexit.register(handler.close)
     root.setLevel(logging.WARNING)
     for name in ("digitrec", "uvicorn.error"):
         logging.getLogger(name).setLevel(level)
