@@ -26,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -52,11 +53,15 @@ def start_server(model: str, port: int, threads: int | None = None) -> subproces
     cmd = [sys.executable, "-m", "digitrec", "serve", "--port", str(port), "--model", model]
     if threads:
         cmd += ["--threads", str(threads)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # A file, not a pipe: the server logs a JSON line per request, and nobody
+    # reads a pipe until the server exits.
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (open as long as the server runs)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode(errors='replace')}")
+            log.seek(0)
+            raise SystemExit(f"server exited: {log.read().decode(errors='replace')}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc

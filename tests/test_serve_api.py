@@ -352,10 +352,11 @@ def test_docs_and_openapi() -> None:
 
 
 def test_cli_serve_wires_options_to_create_app_and_uvicorn(monkeypatch) -> None:
-    import uvicorn
     from typer.testing import CliRunner
 
     import digitrec.serve
+    import digitrec.serve.lifecycle
+    import digitrec.serve.observe
     from digitrec.cli.app import app
 
     seen = {}
@@ -365,7 +366,9 @@ def test_cli_serve_wires_options_to_create_app_and_uvicorn(monkeypatch) -> None:
         return "APP"
 
     monkeypatch.setattr(digitrec.serve, "create_app", fake_create_app)
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, run=kw))
+    run = lambda app, **kw: seen.update(app=app, run=kw)  # noqa: E731
+    monkeypatch.setattr(digitrec.serve.lifecycle, "run_server", run)
+    monkeypatch.setattr(digitrec.serve.observe, "configure_logging", lambda: None)
     result = CliRunner().invoke(
         app,
         [

@@ -79,7 +79,7 @@ class MissingExtra(DigitrecError, ImportError):
 #: The modules each optional extra of digitrec installs (see pyproject.toml).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("torch", "onnx"),
-    "serve": ("fastapi", "uvicorn"),
+    "serve": ("fastapi", "uvicorn", "prometheus_client"),
     "batch": ("pyarrow", "distributed"),
     "dev": ("faiss",),
 }

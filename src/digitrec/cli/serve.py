@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from digitrec.cli import reading
 from digitrec.cli.app import app, console
 from digitrec.errors import InputError
+
+if TYPE_CHECKING:
+    from digitrec.serve.access import Access
+
+# As digitrec.serve.access.KEYS_ENV, which cannot be imported here: `digitrec --help`
+# must not load the service's libraries.
+KEYS_ENV = "DIGITREC_API_KEYS"
 
 
 def check_port(host: str, port: int) -> None:
@@ -57,6 +67,80 @@ Threads = Annotated[
 ]
 
 
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--api-keys",
+        metavar="FILE",
+        help=f"API keys, one per line (# comments allowed); also read from ${KEYS_ENV} "
+        "(comma-separated). Callers then send 'Authorization: Bearer KEY'.",
+    ),
+]
+Rate = Annotated[
+    str | None,
+    typer.Option(
+        "--rate-limit", metavar="RATE", help="Requests per key (or address) on /v1, e.g. 10/s."
+    ),
+]
+Burst = Annotated[
+    int | None,
+    typer.Option(min=1, metavar="N", help="Requests at once per caller (default: the rate)."),
+]
+Origins = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cors-origin", metavar="ORIGIN", help="Allow browser calls from ORIGIN (repeatable)."
+    ),
+]
+Drain = Annotated[
+    float,
+    typer.Option(min=0.0, metavar="S", help="On SIGTERM, time for requests in flight to finish."),
+]
+BodySeconds = Annotated[
+    float, typer.Option(min=0.001, metavar="S", help="Time allowed for an upload to arrive.")
+]
+Connections = Annotated[
+    int, typer.Option(min=1, metavar="N", help="Connections at once (503 beyond).")
+]
+
+
+def access_settings(
+    api_keys: Path | None, rate_limit: str | None, rate_burst: int | None, origins: list[str]
+) -> Access:
+    """The :class:`~digitrec.serve.access.Access` of the command's options and environment."""
+    from digitrec.serve.access import Access, load_keys, parse_rate
+
+    keys = load_keys(api_keys, os.environ.get(KEYS_ENV))
+    rate = None if rate_limit is None else parse_rate(rate_limit)
+    return Access(keys=keys, rate=rate, burst=rate_burst, cors_origins=tuple(origins))
+
+
+def _is_loopback(host: str) -> bool:
+    address = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+    return ipaddress.ip_address(address).is_loopback
+
+
+def _announce(host: str, port: int, access: Access) -> None:
+    # Logged, not printed: once serving, stderr holds JSON lines only.
+    import logging
+
+    log = logging.getLogger("digitrec.serve")
+    url = f"http://{host}:{port}"
+    log.info(f"drawing page at {url}/ , API docs at {url}/docs", extra={"fields": {"url": url}})
+    if access.keys:
+        log.info(f"{len(access.keys)} API key(s) configured: /v1 and /metrics need one")
+    elif _is_loopback(host):
+        log.info(
+            f"no API keys: listening on {host}, this machine only; to serve others, "
+            "set --api-keys FILE and --host 0.0.0.0"
+        )
+    else:
+        log.warning(
+            f"no API keys, and listening on {host}: anyone who can reach this port can use "
+            f"the service; set --api-keys FILE or ${KEYS_ENV}"
+        )
+
+
 @app.command(cls=reading.CleanHelpCommand)
 def serve(
     host: Host = "127.0.0.1",
@@ -66,15 +150,27 @@ def serve(
     max_pixels: Pixels = None,
     timeout: Seconds = 10.0,
     threads: Threads = None,
+    api_keys: KeyFile = None,
+    rate_limit: Rate = None,
+    rate_burst: Burst = None,
+    cors_origin: Origins = None,
+    drain_timeout: Drain = 30.0,
+    body_timeout: BodySeconds = 60.0,
+    max_connections: Connections = 100,
 ) -> None:
-    """Serve the HTTP API (/v1/read, /docs) and the drawing page (/)."""
+    """Serve the HTTP API (/v1/read, /docs, /metrics) and the drawing page (/).
+
+    Logs go to stderr as JSON lines, one per request. SIGTERM drains the
+    requests in flight, then exits 0.
+    """
     from digitrec.errors import require_extra
 
     require_extra("serve", "digitrec serve")
-    import uvicorn
-
     from digitrec.serve import create_app
+    from digitrec.serve.lifecycle import run_server
+    from digitrec.serve.observe import configure_logging
 
+    access = access_settings(api_keys, rate_limit, rate_burst, cors_origin or [])
     check_port(host, port)
     with console.status(f"loading model {model}"):
         api = create_app(
@@ -83,6 +179,9 @@ def serve(
             max_pixels=max_pixels,
             request_timeout_s=timeout,
             workers=threads,
+            access=access,
+            body_timeout_s=body_timeout,
         )
-    console.print(f"digitrec: drawing page at http://{host}:{port}/ , API docs at /docs")
-    uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
+    configure_logging()
+    _announce(host, port, access)
+    run_server(api, host=host, port=port, drain_s=drain_timeout, max_connections=max_connections)

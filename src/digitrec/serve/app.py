@@ -6,21 +6,23 @@ Endpoints
 ``POST /v1/read/batch``  several files (multipart fields ``files``) -> a list
 ``GET /v1/model``        name, accuracy and checksum of the model
 ``GET /healthz``         liveness
+``GET /readyz``          readiness: the model is loaded and warmed up
+``GET /metrics``         Prometheus metrics
 ``GET /``                the drawing page; ``/docs`` the API docs; ``/openapi.json``
 
 This module holds the routes only: uploads are read by
 :mod:`~digitrec.serve.uploads`, images by :mod:`~digitrec.serve.reader` (in a
 bounded thread pool, each read under a time limit after which the client gets
 a 503), answers are documented in :mod:`~digitrec.serve.schemas` and errors
-shaped by :mod:`~digitrec.serve.errors`.
+shaped by :mod:`~digitrec.serve.errors`. Keys, rate limits, metrics, logs,
+readiness and upload deadlines are added by :mod:`~digitrec.serve.ops`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +31,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from digitrec.errors import InputError
+from digitrec.serve.access import Access
 from digitrec.serve.errors import ApiError, install_handlers
+from digitrec.serve.lifecycle import Readiness, lifespan
+from digitrec.serve.observe import ServiceMetrics
+from digitrec.serve.ops import install_ops
 from digitrec.serve.reader import Reader, ReadRunner, VisionReader
 from digitrec.serve.schemas import (
     BATCH_BODY,
@@ -70,6 +76,8 @@ def create_app(
     request_timeout_s: float = 10.0,
     max_batch_files: int = 32,
     workers: int | None = None,
+    access: Access | None = None,
+    body_timeout_s: float = 60.0,
 ) -> FastAPI:
     """Build the digitrec HTTP service.
 
@@ -93,11 +101,15 @@ def create_app(
         Most files in one batch request.
     workers : int, optional
         Reader threads; default: the number of CPUs, at most 8.
+    access : digitrec.serve.access.Access, optional
+        API keys, rate limit and CORS origins; default: none of them.
+    body_timeout_s : float
+        Time allowed for a request body to arrive (408 beyond it).
 
     Returns
     -------
     fastapi.FastAPI
-        The application; serve it with uvicorn.
+        The application; serve it with :func:`digitrec.serve.lifecycle.run_server`.
 
     Raises
     ------
@@ -110,30 +122,45 @@ def create_app(
         from digitrec.vision.io import MAX_PIXELS
 
         max_pixels = MAX_PIXELS
-    limits = (max_upload_bytes, max_pixels, request_timeout_s, max_batch_files)
-    names = ("max_upload_bytes", "max_pixels", "request_timeout_s", "max_batch_files")
-    for name, value in zip(names, limits, strict=True):
-        if not value > 0:
-            raise InputError(f"create_app: {name} must be positive, found {value!r}")
-    reader = VisionReader(model) if reader is None else reader
-    runner = ReadRunner(
-        reader,
+    _check_positive(
+        max_upload_bytes=max_upload_bytes,
         max_pixels=max_pixels,
-        timeout_s=request_timeout_s,
-        workers=workers or min(8, os.cpu_count() or 1),
+        request_timeout_s=request_timeout_s,
+        max_batch_files=max_batch_files,
+        body_timeout_s=body_timeout_s,
     )
-    app = _app(runner)
+    metrics = ServiceMetrics()
+    if reader is None:
+        with metrics.model_load.time():
+            reader = VisionReader(model)
+    workers = workers or min(8, os.cpu_count() or 1)
+    runner = ReadRunner(
+        reader, max_pixels=max_pixels, timeout_s=request_timeout_s, workers=workers, metrics=metrics
+    )
+    readiness = Readiness(on_ready=_ready_metrics(metrics))
+    app = _app(runner, readiness)
     _read_routes(app, runner, max_upload_bytes, max_batch_files)
-    _service_routes(app, reader.info())
+    info = reader.info()
+    _service_routes(app, info)
+    install_ops(app, metrics, readiness, access or Access(), body_timeout_s, info["name"])
     return app
 
 
-def _app(runner: ReadRunner) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        runner.close()
+def _check_positive(**limits: float) -> None:
+    for name, value in limits.items():
+        if not value > 0:
+            raise InputError(f"create_app: {name} must be positive, found {value!r}")
 
+
+def _ready_metrics(metrics: ServiceMetrics) -> Callable[[float], None]:
+    def on_ready(seconds: float) -> None:
+        metrics.warm_up.set(seconds)
+        metrics.ready.set(1)
+
+    return on_ready
+
+
+def _app(runner: ReadRunner, readiness: Readiness) -> FastAPI:
     app = FastAPI(
         title="digitrec",
         summary="Read handwritten digits over HTTP.",
@@ -144,7 +171,7 @@ def _app(runner: ReadRunner) -> FastAPI:
         version=_version(),
         docs_url=None,  # the default docs load Swagger UI from a CDN; ours is offline
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=lifespan(runner, readiness),
     )
     install_handlers(app)
     app.state.reader = runner.reader

@@ -64,8 +64,14 @@ def _slug(status: int) -> str:
         return "http_error"
 
 
+def _note(request: Request, code: str) -> None:
+    # For the request's log line and the rejection metrics (digitrec.serve.observe).
+    request.scope.setdefault("state", {})["error_code"] = code
+
+
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
+    _note(request, exc.code)
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
@@ -76,6 +82,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"{request.url.path}: no such endpoint; see /docs for the API"
     elif exc.status_code == 405:
         message = f"{request.method} {request.url.path}: method not allowed; see /docs"
+    _note(request, _slug(exc.status_code))
     return JSONResponse(
         error_body(_slug(exc.status_code), message),
         status_code=exc.status_code,
@@ -90,6 +97,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         where = ".".join(str(part) for part in err.get("loc", ()))
         details.append({"field": where, "problem": str(err.get("msg", "invalid"))})
     summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details) or "invalid request"
+    _note(request, "invalid_request")
     return JSONResponse(
         error_body("invalid_request", f"invalid request parameters: {summary}", details=details),
         status_code=422,
@@ -98,10 +106,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Last resort: reaching this is a bug, never an answer to bad input.
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    rid = request.scope.get("state", {}).get("request_id", "-")
+    log.exception("unexpected error on %s %s (request %s)", request.method, request.url.path, rid)
     return JSONResponse(
-        error_body("internal_error", "the server hit an unexpected error; please report it"),
+        error_body(
+            "internal_error",
+            f"the server hit an unexpected error; please report it with request ID {rid}",
+        ),
         status_code=500,
+        headers={"X-Request-ID": rid},
     )
 
 

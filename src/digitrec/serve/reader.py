@@ -153,10 +153,20 @@ class ReadRunner:
         Time limit of one read, queueing included (503 beyond it).
     workers : int
         Reader threads.
+    metrics : digitrec.serve.observe.ServiceMetrics, optional
+        Where reads, digits and the reads in flight are counted.
     """
 
-    def __init__(self, reader: Reader, *, max_pixels: int, timeout_s: float, workers: int) -> None:
-        self.reader = reader
+    def __init__(
+        self,
+        reader: Reader,
+        *,
+        max_pixels: int,
+        timeout_s: float,
+        workers: int,
+        metrics: Any = None,
+    ) -> None:
+        self.reader, self.metrics = reader, metrics
         self.max_pixels = max_pixels
         self.timeout_s = timeout_s
         self.workers = workers
@@ -184,14 +194,26 @@ class ReadRunner:
         image = load_image(upload.data, name=upload.filename, max_pixels=self.max_pixels)
         return self.reader.read(image, options)
 
-    async def read(self, upload: Upload, options: ReadOptions) -> dict[str, Any]:
-        """Read one upload; every expected failure is an :class:`ApiError`."""
-        loop = asyncio.get_running_loop()
+    def _submit(self, upload: Upload, options: ReadOptions) -> asyncio.Future:
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.in_flight.inc()
+        future = self._pool().submit(self._work, upload, options)
+        if metrics is not None:
+            # Counted down when the thread is done or the queued read is dropped,
+            # not when the client stops waiting: the gauge is the pool's real load.
+            future.add_done_callback(lambda _: metrics.in_flight.dec())
+        return asyncio.wrap_future(future)
+
+    async def read(
+        self, upload: Upload, options: ReadOptions, *, count: bool = True
+    ) -> dict[str, Any]:
+        """Read one upload; every expected failure is an :class:`ApiError`.
+
+        ``count=False`` leaves the read out of the metrics (the start-up read).
+        """
         try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(self._pool(), self._work, upload, options),
-                timeout=self.timeout_s,
-            )
+            result = await asyncio.wait_for(self._submit(upload, options), timeout=self.timeout_s)
         except TimeoutError as exc:
             raise ApiError(
                 503,
@@ -208,3 +230,6 @@ class ReadRunner:
             if isinstance(exc, TooManyPixels):
                 raise ApiError(413, "too_many_pixels", message) from exc
             raise ApiError(422, "invalid_image", message) from exc
+        if count and self.metrics is not None:
+            self.metrics.read_done(result)
+        return result
