@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from digitrec.errors import InputError
-from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS
+from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS, TooManyPixels
 
 __all__ = [
     "MAX_PAGES",
@@ -195,7 +195,7 @@ def _image_pages(data: bytes, name: str, *, max_pages: int, max_pixels: int) -> 
         if frames > max_pages:
             raise _too_many(name, frames, max_pages)
         if frames == 1:
-            _check_pixels(img, name, 1, max_pixels)
+            _check_pixels(img, name, None, max_pixels)
             yield Page(data, 1, name)  # decoded by load_image (EXIF, bombs, ...)
             return
         for k, frame in enumerate(ImageSequence.Iterator(img), start=1):
@@ -210,13 +210,12 @@ def _image_pages(data: bytes, name: str, *, max_pages: int, max_pixels: int) -> 
             yield Page(page, k, name)
 
 
-def _check_pixels(img: Any, name: str, page: int, max_pixels: int) -> None:
+def _check_pixels(img: Any, name: str, page: int | None, max_pixels: int) -> None:
+    """The pixel limit, with the message (and error type) of an image's."""
     w, h = img.size
     if w * h > max_pixels:
-        raise InputError(
-            f"{name}: page {page}: expected at most {max_pixels:,} pixels, found {w:,} x {h:,} "
-            f"= {w * h:,}; reduce the scan's resolution or raise max_pixels"
-        )
+        where = name if page is None else f"{name}: page {page}"
+        raise TooManyPixels(where, f"{w:,} x {h:,} = {w * h:,}", max_pixels)
 
 
 def iter_pages(
