@@ -32,13 +32,14 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from digitrec.errors import InputError
-from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS, TooManyPixels
+from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS, TooManyPixels, bomb_error
 
 __all__ = [
     "MAX_PAGES",
     "PDF_DPI",
     "PDF_PIXELS",
     "Page",
+    "TooManyPages",
     "is_pdf",
     "iter_pages",
 ]
@@ -112,8 +113,12 @@ def is_pdf(data: bytes) -> bool:
     return b"%PDF" in data[:1024]
 
 
+class TooManyPages(InputError):
+    """A document with more pages than the limit (the service answers it with 413)."""
+
+
 def _too_many(name: str, count: int, max_pages: int) -> InputError:
-    return InputError(
+    return TooManyPages(
         f"{name}: expected at most {max_pages} pages, found {count}; "
         "split the document or raise max_pages"
     )
@@ -184,6 +189,8 @@ def _image_pages(data: bytes, name: str, *, max_pages: int, max_pixels: int) -> 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise bomb_error(name, exc, max_pixels) from None
     except Exception as exc:
         # Hostile bytes make Pillow raise many types; all mean "not an image".
         raise InputError(
@@ -215,7 +222,7 @@ def _check_pixels(img: Any, name: str, page: int | None, max_pixels: int) -> Non
     w, h = img.size
     if w * h > max_pixels:
         where = name if page is None else f"{name}: page {page}"
-        raise TooManyPixels(where, f"{w:,} x {h:,} = {w * h:,}", max_pixels)
+        raise TooManyPixels(where, f"{w}x{h} = {w * h:,} pixels", max_pixels)  # as load_image
 
 
 def iter_pages(
@@ -226,6 +233,7 @@ def iter_pages(
     max_bytes: int = MAX_FILE_BYTES,
     dpi: float = PDF_DPI,
     password: str | None = None,
+    name: str | None = None,
 ) -> Iterator[Page]:
     """The pages of a document, numbered from 1.
 
@@ -241,6 +249,9 @@ def iter_pages(
         Resolution of rendered PDF pages.
     password : str, optional
         Password of an encrypted PDF.
+    name : str, optional
+        How messages and :attr:`Page.path` name the document (default: its
+        path, or ``<N bytes>``); the service passes the upload's file name.
 
     Yields
     ------
@@ -252,7 +263,7 @@ def iter_pages(
     InputError
         Missing, empty, too large, unreadable, encrypted or damaged input.
     """
-    name = _name(source)
+    name = _name(source) if name is None else name
     if isinstance(source, (Image.Image, np.ndarray)):
         yield Page(source, 1, name)
         return

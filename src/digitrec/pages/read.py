@@ -208,7 +208,7 @@ def read_page(
         if path is None and isinstance(source, (str, os.PathLike)):
             path = str(source)
     reader = line_reader if line_reader is not None else SegmentReader()
-    loaded = load_image(source)
+    loaded = load_image(source, name=path)  # errors name the document, not "<N bytes>"
     gray, scale = _working(loaded, max_pixels)
     lay = find_lines(gray) if min(gray.shape) >= 3 else Layout([], 0.0, gray > 2, 0.0, "tiny")
     if len(lay.lines) <= 1 and not lay.rules.any():

@@ -2,7 +2,8 @@
 
 Endpoints
 ---------
-``POST /v1/read``        one image (multipart field ``file`` or a raw image body)
+``POST /v1/read``        one image, multi-page TIFF or PDF (multipart field ``file`` or a
+                         raw body) -> its pages, each in the page shape
 ``POST /v1/read/batch``  several files (multipart fields ``files``) -> a list
 ``GET /v1/model``        name, accuracy and checksum of the model
 ``GET /healthz``         liveness
@@ -70,6 +71,7 @@ def create_app(
     request_timeout_s: float = 10.0,
     max_batch_files: int = 32,
     workers: int | None = None,
+    max_pages: int = 20,
 ) -> FastAPI:
     """Build the digitrec HTTP service.
 
@@ -93,6 +95,8 @@ def create_app(
         Most files in one batch request.
     workers : int, optional
         Reader threads; default: the number of CPUs, at most 8.
+    max_pages : int
+        Most pages read from one PDF or multi-page TIFF (413 beyond).
 
     Returns
     -------
@@ -110,8 +114,8 @@ def create_app(
         from digitrec.vision.io import MAX_PIXELS
 
         max_pixels = MAX_PIXELS
-    limits = (max_upload_bytes, max_pixels, request_timeout_s, max_batch_files)
-    names = ("max_upload_bytes", "max_pixels", "request_timeout_s", "max_batch_files")
+    limits = (max_upload_bytes, max_pixels, request_timeout_s, max_batch_files, max_pages)
+    names = ("max_upload_bytes", "max_pixels", "request_timeout_s", "max_batch_files", "max_pages")
     for name, value in zip(names, limits, strict=True):
         if not value > 0:
             raise InputError(f"create_app: {name} must be positive, found {value!r}")
@@ -121,6 +125,7 @@ def create_app(
         max_pixels=max_pixels,
         timeout_s=request_timeout_s,
         workers=workers or min(8, os.cpu_count() or 1),
+        max_pages=max_pages,
     )
     app = _app(runner)
     _read_routes(app, runner, max_upload_bytes, max_batch_files)
@@ -138,8 +143,10 @@ def _app(runner: ReadRunner) -> FastAPI:
         title="digitrec",
         summary="Read handwritten digits over HTTP.",
         description=(
-            "Send an image with handwritten digits; get the number read, each digit's "
-            'confidence, top 3 and box. Errors are JSON `{"error": {"code", "message"}}`.'
+            "Send an image, multi-page TIFF or PDF with handwritten numbers; get every "
+            "page's lines of writing in reading order, each with its text, confidence and "
+            "box, and each character's confidence, top 3 and box. "
+            'Errors are JSON `{"error": {"code", "message"}}`.'
         ),
         version=_version(),
         docs_url=None,  # the default docs load Swagger UI from a CDN; ours is offline
@@ -154,28 +161,33 @@ def _app(runner: ReadRunner) -> FastAPI:
 def _read_routes(app: FastAPI, runner: ReadRunner, max_bytes: int, max_files: int) -> None:
     @app.post(
         "/v1/read",
-        summary="Read the digits in one image",
+        summary="Read the numbers in one image, multi-page TIFF or PDF",
         openapi_extra={"requestBody": READ_BODY},
         responses={200: {"model": ReadOut}, **errors(400, 413, 415, 422, 503)},
         tags=["read"],
     )
     async def read_one(request: Request, options: Options) -> JSONResponse:
-        """One image, as the multipart field `file` or as the raw body with an image
-        content type (`image/png`, `image/jpeg`, ...)."""
+        """One image, multi-page TIFF or PDF, as the multipart field `file` or as the
+        raw body with an image content type (`image/png`, `image/tiff`, ...),
+        `application/pdf` or `application/octet-stream`. The kind is found from
+        the bytes, not the name or type. The answer has every page in `pages`
+        (an image is one page), each with its lines of writing in reading order;
+        `text` and `confidence` sum the pages up."""
         upload = await read_single(request, max_bytes)
         return JSONResponse(await runner.read(upload, options))
 
     @app.post(
         "/v1/read/batch",
-        summary="Read the digits in several images",
+        summary="Read the numbers in several images or PDFs",
         openapi_extra={"requestBody": BATCH_BODY},
         responses={200: {"model": list[BatchItem]}, **errors(400, 413, 415, 422)},
         tags=["read"],
     )
     async def read_batch(request: Request, options: Options) -> JSONResponse:
-        """Several images as repeated multipart fields `files`. The answer is a list
-        in upload order; a file that cannot be read gets `{"filename", "error"}` in
-        its place, so one bad photo does not fail the others. The size limit
+        """Several images, TIFFs or PDFs as repeated multipart fields `files`. The
+        answer is a list in upload order, each item the answer of `POST /v1/read`;
+        a file that cannot be read gets `{"filename", "error"}` in its place, so
+        one bad photo does not fail the others. The size limit
         applies to the whole request."""
         values = await read_files(request, max_bytes, max_files)
 

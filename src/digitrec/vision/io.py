@@ -121,6 +121,15 @@ def describe(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
+def bomb_error(name: str, exc: Exception, max_pixels: int) -> TooManyPixels:
+    """Pillow's ``DecompressionBombError`` in digitrec's words, with digitrec's limit."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    count = f"{int(found.group(1)):,} pixels" if found else "far more"
+    # A max_pixels set above Pillow's hard limit cannot be honoured: name the real one.
+    limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
+    return TooManyPixels(name, count, limit)
+
+
 def _open(source: Any, name: str, max_pixels: int) -> Image.Image:
     """Open (header only) a path or bytes with Pillow, or pass a PIL image through."""
     if isinstance(source, Image.Image):
@@ -155,12 +164,7 @@ def _open(source: Any, name: str, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(data)
     except Image.DecompressionBombError as exc:
-        # Pillow's own limit is far above ours: report it in our words, with our limit.
-        found = re.search(r"\((\d+) pixels\)", str(exc))
-        count = f"{int(found.group(1)):,} pixels" if found else "far more"
-        # A max_pixels set above Pillow's hard limit cannot be honoured: name the real one.
-        limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
-        raise TooManyPixels(name, count, limit) from None
+        raise bomb_error(name, exc, max_pixels) from None
     except Exception as exc:
         # Pillow's parsers raise many types on hostile bytes (OSError, SyntaxError,
         # TypeError, KeyError, struct.error...): all mean "not a readable image".
