@@ -494,3 +494,19 @@ def test_app_survives_several_lifespans() -> None:
     for _ in range(2):
         with TestClient(app) as c:
             assert post_png(c, image_bytes(100)).status_code == 200
+
+
+def test_page_images_are_the_pictures_the_boxes_refer_to() -> None:
+    import base64
+
+    from pdf_helpers import pdf_of
+
+    c = client()
+    pdf = pdf_of(_pages(100, 150))
+    body = c.post("/v1/read?page_images=true", files={"file": ("scan.pdf", pdf)}).json()
+    for page in body["pages"]:
+        image = Image.open(io.BytesIO(base64.b64decode(page["image"])))
+        assert image.mode == "L"
+        assert [0, 0, *image.size] == page["lines"][0]["box"]  # the fake's box: the whole page
+    assert [p["lines"][0]["box"][2] for p in body["pages"]] == [200, 300]
+    assert "image" not in c.post("/v1/read", files={"file": ("scan.pdf", pdf)}).json()["pages"][0]

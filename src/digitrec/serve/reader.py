@@ -230,10 +230,12 @@ class ReadRunner:
                 pages.close()  # closes the PDF (a no-op once the pages are done)
 
     def _work(self, upload: Upload, options: ReadOptions) -> dict[str, Any]:
-        results = [
-            {**self.reader.read(page, options), "path": upload.filename, "page": page.page}
-            for page in self._pages(upload)
-        ]
+        results = []
+        for page in self._pages(upload):
+            result = {**self.reader.read(page, options), "path": upload.filename, "page": page.page}
+            if options.page_images:
+                result["image"] = _png_base64(page)
+            results.append(result)
         return document(upload.filename, results)
 
     async def read(self, upload: Upload, options: ReadOptions) -> dict[str, Any]:
@@ -263,6 +265,18 @@ class ReadRunner:
             if isinstance(exc, TooManyPages):
                 raise ApiError(413, "too_many_pages", message) from exc
             raise ApiError(422, "invalid_image", message) from exc
+
+
+def _png_base64(page: Any) -> str:
+    """The page as the boxes see it (its own size), as a base64 grey PNG."""
+    import base64
+    import io
+
+    from digitrec.pages.overlay import page_image
+
+    buf = io.BytesIO()
+    page_image(page).convert("L").save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def document(filename: str, pages: list[dict[str, Any]]) -> dict[str, Any]:

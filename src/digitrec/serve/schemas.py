@@ -64,6 +64,7 @@ class ReadOptions:
 
     min_confidence: float = 0.0
     max_digits: int | None = None
+    page_images: bool = False
 
 
 def read_options(
@@ -75,9 +76,16 @@ def read_options(
         int | None,
         Query(ge=1, le=1000, description="Read at most this many digits in each line."),
     ] = None,
+    page_images: Annotated[
+        bool,
+        Query(
+            description="Include each page as a base64 PNG in `image`: the picture the "
+            "boxes refer to (a PDF page as rendered)."
+        ),
+    ] = False,
 ) -> ReadOptions:
     """The :class:`ReadOptions` of a request's query (a FastAPI dependency)."""
-    return ReadOptions(min_confidence, max_digits)
+    return ReadOptions(min_confidence, max_digits, page_images)
 
 
 _BOX = "[x, y, width, height] in the page's pixels (a PDF page: as rendered)."
@@ -118,6 +126,9 @@ class PageOut(BaseModel):
     confidence: float = Field(description="The least confident line's, 0-1 (0 without lines).")
     lines: list[LineOut] = Field(description="Lines holding a number, in reading order.")
     reason: str | None = Field(None, description="Why nothing was read (only then).")
+    image: str | None = Field(
+        None, description="The page as a base64 grey PNG (with ?page_images=true)."
+    )
 
 
 class ReadOut(BaseModel):
