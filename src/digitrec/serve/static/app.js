@@ -241,14 +241,6 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-function svg(tag, attrs = {}, text = null) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== null) e.textContent = text;
-  return e;
-}
-
 function level(p) { return p >= 0.9 ? "" : p >= 0.6 ? " mid" : " low"; }
 
 // One card per character, left to right, for a one-line reading (a drawing, a photo of
@@ -299,16 +291,24 @@ function pageView(p) {
   const fig = el("figure", { class: "page", "data-page": String(p.page) });
   const view = el("div", { class: "page-view" });
   const img = el("img", { src: `data:image/png;base64,${p.image}`, alt: `Page ${p.page} as read` });
-  const overlay = svg("svg", { class: "boxes", "aria-hidden": "true", preserveAspectRatio: "none" });
-  img.addEventListener("load", () => overlay.setAttribute("viewBox", `0 0 ${img.naturalWidth} ${img.naturalHeight}`), { once: true });
+  // Boxes and labels in percent of the page, placed once the picture's size is known.
+  const overlay = el("div", { class: "boxes", "aria-hidden": "true" });
   const labels = p.lines.map((ln) => {
-    const [x, y, w, h] = ln.box;
-    const size = Math.max(12, Math.round(h * 0.45));
-    overlay.append(svg("rect", { x, y, width: w, height: h, class: `line${level(ln.confidence)}` }));
-    const label = svg("text", { x, y: y > size + 2 ? y - 4 : y + h + size, "font-size": size, class: `label${level(ln.confidence)}` }, ln.text);
-    overlay.append(label);
+    const box = el("div", { class: `box${level(ln.confidence)}` });
+    const label = el("span", { class: `label${level(ln.confidence)}`, text: ln.text });
+    box.append(label);
+    overlay.append(box);
     return label;
   });
+  img.addEventListener("load", () => {
+    const [W, H] = [img.naturalWidth, img.naturalHeight];
+    p.lines.forEach((ln, i) => {
+      const [x, y, w, h] = ln.box;
+      const s = labels[i].parentElement.style; // CSSOM: the CSP forbids style attributes
+      s.left = `${(100 * x) / W}%`; s.top = `${(100 * y) / H}%`;
+      s.width = `${(100 * w) / W}%`; s.height = `${(100 * h) / H}%`;
+    });
+  }, { once: true });
   view.append(img, overlay);
   const list = el("ol", { class: "lines", "aria-label": `Lines read on page ${p.page}` });
   p.lines.forEach((ln, i) => {
