@@ -20,9 +20,7 @@ pypdfium2 is not thread-safe: call this from one thread at a time per process.
 
 from __future__ import annotations
 
-import io
 import os
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from digitrec.errors import InputError
-from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS, TooManyPixels, bomb_error
+from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS, TooManyPixels, open_header
 
 __all__ = [
     "MAX_PAGES",
@@ -186,16 +184,15 @@ def _render(doc: Any, k: int, name: str, dpi: float) -> Page:
 
 def _image_pages(data: bytes, name: str, *, max_pages: int, max_pixels: int) -> Iterator[Page]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise bomb_error(name, exc, max_pixels) from None
-    except Exception as exc:
-        # Hostile bytes make Pillow raise many types; all mean "not an image".
+        img = open_header(data, name, max_pixels)  # the image reader's checks, bombs included
+    except TooManyPixels:
+        raise
+    except InputError as exc:
+        # Not an image either: say so naming both kinds (the cause is Pillow's exception).
+        cause = type(exc.__cause__ or exc).__name__
         raise InputError(
             f"{name}: expected an image (PNG, JPEG, TIFF, BMP, WebP) or a PDF, found something "
-            f"neither Pillow nor pdfium can read ({exc.__class__.__name__})"
+            f"neither Pillow nor pdfium can read ({cause})"
         ) from exc
     with img:
         frames = getattr(img, "n_frames", 1) if img.format == "TIFF" else 1

@@ -183,11 +183,8 @@ class ReadRunner:
         workers: int,
         max_pages: int = MAX_PAGES,
     ) -> None:
-        self.reader = reader
-        self.max_pixels = max_pixels
-        self.max_pages = max_pages
-        self.timeout_s = timeout_s
-        self.workers = workers
+        self.reader, self.workers, self.timeout_s = reader, workers, timeout_s
+        self.max_pixels, self.max_pages = max_pixels, max_pages
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 

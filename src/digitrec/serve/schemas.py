@@ -94,8 +94,6 @@ _BOX = "[x, y, width, height] in the page's pixels (a PDF page: as rendered)."
 class CharOut(BaseModel):
     """One character of a line."""
 
-    model_config = ConfigDict(extra="allow")
-
     char: str = Field(description="A digit, a separator, or '?' when below min_confidence.")
     confidence: float = Field(description="Probability of the chosen character, 0-1.")
     box: list[int] = Field(description=_BOX)
@@ -105,13 +103,13 @@ class CharOut(BaseModel):
 
 
 class LineOut(BaseModel):
-    """One line of writing that holds a number (lines without one are dropped)."""
+    """One line of writing that holds a number (lines without one are dropped): its
+    `text` left to right, its `confidence` (the least confident character's), its `box`
+    ([x, y, width, height] in the page's pixels) and its `chars`."""
 
-    model_config = ConfigDict(extra="allow")
-
-    text: str = Field(description="What the line reads, left to right.")
-    confidence: float = Field(description="The least confident character's, 0-1.")
-    box: list[int] = Field(description=_BOX)
+    text: str
+    confidence: float
+    box: list[int]
     chars: list[CharOut]
 
 
