@@ -137,18 +137,18 @@ async def load(port: int, body: bytes, clients: int, duration: float) -> dict:
 
 def direct_read_ms(model: str, body: bytes, n: int = 200) -> float:
     """p50 latency of the same read in-process, without HTTP (the peer)."""
+    from digitrec.pages.documents import Page
     from digitrec.serve.reader import VisionReader
     from digitrec.serve.schemas import ReadOptions
-    from digitrec.vision.io import load_image
 
     reader = VisionReader(model)
     options = ReadOptions()
     for _ in range(10):
-        reader.read(load_image(body), options)
+        reader.read(Page(body, 1, "body"), options)
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
-        reader.read(load_image(body), options)  # decoding included, as in the service
+        reader.read(Page(body, 1, "body"), options)  # decoding included, as in the service
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import struct
 import threading
@@ -49,9 +48,10 @@ def bomb_png(width: int, height: int) -> bytes:
 class FakeReader:
     """A deterministic reader for tests of the HTTP layer.
 
-    It gets the image the service loaded (so non-images never reach it, as
-    with the real reader), then answers one "digit" per 100 pixels of image width, each
-    the width's hundreds digit, and records the options it was called with.
+    It gets each page the service opened (so non-images never reach it, as
+    with the real reader), then answers one line with one "digit" per 100
+    pixels of page width, each the width's hundreds digit, and records the
+    options it was called with.
     """
 
     def __init__(self, delay_s: float = 0.0, fail: Exception | None = None) -> None:
@@ -63,12 +63,15 @@ class FakeReader:
     def info(self) -> dict[str, Any]:
         return {"name": "fake", "accuracy": 0.5, "checksum": "sha256:fake"}
 
-    def read(self, image: Any, options: Any) -> dict[str, Any]:
+    def read(self, page: Any, options: Any) -> dict[str, Any]:
+        from digitrec.vision.io import load_image
+
+        width, height = load_image(page.image).size
         with self._lock:
             self.calls.append(
                 {
-                    "size": image.size,
-                    "include_images": options.include_images,
+                    "size": (width, height),
+                    "page": page.page,
                     "min_confidence": options.min_confidence,
                     "max_digits": options.max_digits,
                 }
@@ -77,26 +80,27 @@ class FakeReader:
             time.sleep(self.delay_s)
         if self.fail is not None:
             raise self.fail
-        width, height = image.size
-        include_images = options.include_images
-        min_confidence = options.min_confidence
-        max_digits = options.max_digits
         count = max(1, width // 100)
-        if max_digits is not None:
-            count = min(count, max_digits)
-        digit = (width // 100) % 10
+        if options.max_digits is not None:
+            count = min(count, options.max_digits)
+        digit = str((width // 100) % 10)
         confidence = 0.75
-        tile = png(Image.new("L", (28, 28), 0))
-        digits = []
-        for i in range(count):
-            item = {
-                "digit": digit if confidence >= min_confidence else None,
+        char = digit if confidence >= options.min_confidence else "?"
+        chars = [
+            {
+                "char": char,
                 "confidence": confidence,
                 "box": [i * 100, 0, 100, height],
-                "top3": [[digit, confidence], [(digit + 1) % 10, 0.2], [(digit + 2) % 10, 0.05]],
+                "top3": [[digit, confidence], ["x", 0.2], ["y", 0.05]],
             }
-            if include_images:
-                item["image"] = base64.b64encode(tile).decode()
-            digits.append(item)
-        text = "".join("?" if d["digit"] is None else str(d["digit"]) for d in digits)
-        return {"text": text, "digits": digits, "confidence": confidence}
+            for i in range(count)
+        ]
+        text = char * count
+        line = {"text": text, "confidence": confidence, "box": [0, 0, width, height]}
+        return {
+            "path": None,
+            "page": page.page,
+            "text": text,
+            "confidence": confidence,
+            "lines": [{**line, "chars": chars}],
+        }

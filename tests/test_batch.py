@@ -26,11 +26,11 @@ from distributed import Client, LocalCluster, WorkerPlugin
 from PIL import Image
 from typer.testing import CliRunner
 
-from digitrec import vision
 from digitrec.batch import done_paths, expand_inputs, read_dataset, run_batch
 from digitrec.batch.sink import TMP_PREFIX
 from digitrec.batch.worker import model_loads
 from digitrec.errors import ModelError
+from digitrec.pages.read import SegmentReader, read_page
 from digitrec.testing.synth import render_plain_row
 
 # slow: a 2-worker Dask cluster, 200 rendered scans and worker restarts (15-35 s each, busy machine)
@@ -69,13 +69,13 @@ def model_dir(tmp_path_factory, mnist):
 
 @pytest.fixture(scope="module")
 def expected(collection, model_dir):
-    """Single-process reference: one read_many call over all good images."""
+    """Single-process reference: each good image through the page reader (one page each)."""
     from digitrec.models import load_model
 
     paths = expand_inputs([collection])
     good = [p for p in paths if os.path.basename(p) not in BAD]
-    results = vision.read_many(good, model=load_model(model_dir))
-    return {p: r.to_dict() for p, r in zip(good, results, strict=True)}
+    reader = SegmentReader(load_model(model_dir))
+    return {p: read_page(p, line_reader=reader).to_dict() for p in good}
 
 
 @pytest.fixture(scope="module")
@@ -95,23 +95,31 @@ def _plugins(client) -> list[str]:
 
 
 def _rows(out) -> dict[str, dict]:
+    """The rows by path (every file of the collection is one page: one row each)."""
     rows = read_dataset(out).to_pylist()
     counts = Counter(r["path"] for r in rows)
     dupes = {p: n for p, n in counts.items() if n > 1}
     assert not dupes, f"paths written more than once: {dupes}"
+    assert all(r["page"] == (None if r["error"] else 1) for r in rows)
     return {r["path"]: r for r in rows}
 
 
 def _assert_matches(rows: dict[str, dict], expected: dict[str, dict]) -> None:
+    """Rows against PageResult dicts (the page reader's, or `predict --json`'s)."""
     for path, want in expected.items():
         got = rows[path]
         assert got["error"] is None, got["error"]
-        assert got["text"] == want["text"], path
+        assert (got["page"], got["text"]) == (want["page"], want["text"]), path
         assert got["confidence"] == pytest.approx(want["confidence"], abs=1e-5)
-        assert len(got["digits"]) == len(want["digits"])
-        for g, w in zip(got["digits"], want["digits"], strict=True):
-            assert g["digit"] == w["digit"]
-            assert g["box"] == w["box"]
+        assert len(got["lines"]) == len(want["lines"])
+        chars = [c for ln in want["lines"] for c in ln["chars"]]
+        assert [g["digit"] for g in got["digits"]] == [
+            int(c["char"]) if c["char"].isdigit() else None for c in chars
+        ]
+        for g, w in zip(got["lines"], want["lines"], strict=True):
+            assert (g["text"], g["box"]) == (w["text"], w["box"])
+            assert [c["box"] for c in g["chars"]] == [c["box"] for c in w["chars"]]
+            assert [c["char"] for c in g["chars"]] == [c["char"] for c in w["chars"]]
             assert g["confidence"] == pytest.approx(w["confidence"], abs=1e-5)
 
 
@@ -217,17 +225,17 @@ class PoisonPlugin(WorkerPlugin):
     name = "test-poison"
 
     def setup(self, worker):
-        # Every image a worker reads is opened through this one loader.
-        import digitrec.vision.isolate as isolate
+        # Every file a worker reads is opened through this one function.
+        import digitrec.pages.each as each
 
-        real = isolate.load_image
+        real = each.iter_pages
 
-        def load(source, **kw):
+        def pages(source, **kw):
             if "poison" in os.path.basename(str(source)):
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(source, **kw)
 
-        isolate.load_image = load
+        each.iter_pages = pages
 
 
 def test_an_image_that_kills_every_worker_becomes_an_error_row(
@@ -299,3 +307,38 @@ def test_same_rows_as_digitrec_predict(client, collection, model_dir, tmp_path):
     _assert_matches(rows, {p: e for p, e in want.items() if "error" not in e})
     for p, e in want.items():
         assert (rows[p]["error"] is None) == ("error" not in e), p
+
+
+def test_documents_give_one_row_per_page_and_resume_by_path(model_dir, tmp_path):
+    """In process (read_batch is what each task runs): a PDF and a TIFF, pages and lines."""
+    from digitrec.batch.sink import SCHEMA, PartSink
+    from digitrec.batch.worker import read_batch
+    from pdf_helpers import pdf_of
+
+    page = np.full((120, 300), 235, np.uint8)
+    page[30:90, 40:260] = 30  # one bar of ink: whatever it reads as, it is one line
+    pdf, tif, bad = tmp_path / "scan.pdf", tmp_path / "pages.tif", tmp_path / "cut.pdf"
+    pdf.write_bytes(pdf_of([page, page, page]))
+    Image.fromarray(page).save(tif, save_all=True, append_images=[Image.fromarray(page)])
+    bad.write_bytes(pdf.read_bytes()[:200])
+    table = read_batch([str(pdf), str(tif), str(bad)], model=model_dir)
+    assert table.schema == SCHEMA
+    rows = table.to_pylist()
+    assert [(Path(r["path"]).name, r["page"]) for r in rows] == [
+        ("scan.pdf", 1), ("scan.pdf", 2), ("scan.pdf", 3),
+        ("pages.tif", 1), ("pages.tif", 2), ("cut.pdf", None),
+    ]  # fmt: skip
+    assert "cut.pdf" in rows[-1]["error"] and rows[-1]["lines"] is None
+    for r in rows[:-1]:
+        assert r["error"] is None
+        assert r["text"] == "\n".join(ln["text"] for ln in r["lines"])
+        for ln in r["lines"]:
+            assert len(ln["box"]) == 4 and ln["chars"]
+            assert all(len(c["top3"]) == 3 and len(c["box"]) == 4 for c in ln["chars"])
+    out = tmp_path / "out"
+    sink = PartSink(out, rows_per_part=1)
+    sink.add(table)
+    sink.flush()
+    assert (sink.rows, sink.files, sink.errors) == (6, 3, 1)
+    assert done_paths(out) == {str(pdf), str(tif), str(bad)}
+    assert read_dataset(out).num_rows == 6

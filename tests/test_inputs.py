@@ -51,15 +51,18 @@ def test_the_first_input_matching_nothing_is_named(tree):
         list(iter_inputs([str(tree / "b.png"), str(tree / "gone.png")]))
 
 
-def test_folders_take_every_input_suffix(tree, monkeypatch):
-    assert INPUT_SUFFIXES >= IMAGE_SUFFIXES
-    (tree / "a" / "doc.pdf").write_bytes(b"x")
-    assert str(tree / "a" / "doc.pdf") not in expand_inputs([tree / "a"])
-    # One constant decides what a folder holds: adding .pdf there is all it takes.
+def test_folders_and_globs_take_images_and_pdfs(tree, monkeypatch):
+    assert IMAGE_SUFFIXES | {".pdf"} <= INPUT_SUFFIXES
+    (tree / "a" / "doc.PDF").write_bytes(b"%PDF-1.4")
+    (tree / "a" / "notes.docx").write_bytes(b"x")
+    found = expand_inputs([tree / "a"])
+    assert str(tree / "a" / "doc.PDF") in found and str(tree / "a" / "notes.docx") not in found
+    assert str(tree / "a" / "doc.PDF") in expand_inputs([str(tree / "a" / "*.PDF")])
+    # One constant decides what a folder holds.
     import digitrec.inputs as inputs
 
-    monkeypatch.setattr(inputs, "INPUT_SUFFIXES", INPUT_SUFFIXES | {".pdf"})
-    assert str(tree / "a" / "doc.pdf") in expand_inputs([tree / "a"])
+    monkeypatch.setattr(inputs, "INPUT_SUFFIXES", IMAGE_SUFFIXES)
+    assert str(tree / "a" / "doc.PDF") not in expand_inputs([tree / "a"])
     assert all(os.path.isabs(p) for p in expand_inputs([tree / "a"]))
 
 

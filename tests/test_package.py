@@ -56,6 +56,9 @@ def test_lazy_names_resolve():
     from digitrec.features import downscale
 
     assert digitrec.downscale is downscale
+    from digitrec.pages.read import read_document, read_page
+
+    assert (digitrec.read_document, digitrec.read_page) == (read_document, read_page)
     assert set(digitrec.__all__) <= set(dir(digitrec))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         digitrec.nope  # noqa: B018

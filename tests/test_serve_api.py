@@ -5,10 +5,10 @@ Reading real digits through the service is tested in test_serve_real.py.
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -78,32 +78,106 @@ def test_read_multipart_passes_result_and_options_through() -> None:
     reader = FakeReader()
     c = client(reader)
     r = c.post(
-        "/v1/read?images=true&min_confidence=0.8&max_digits=2",
+        "/v1/read?min_confidence=0.8&max_digits=2",
         files={"file": ("three.png", image_bytes(340), "image/png")},
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    # 340 px wide -> three "3"s from the fake, capped at 2, all below 0.8 -> null.
-    assert body["text"] == "??"
-    assert [d["digit"] for d in body["digits"]] == [None, None]
-    assert reader.calls == [
-        {
-            "size": (340, 50),
-            "include_images": True,
-            "min_confidence": 0.8,
-            "max_digits": 2,
-        }
-    ]
-    tile = Image.open(io.BytesIO(base64.b64decode(body["digits"][0]["image"])))
-    assert tile.size == (28, 28)
+    # 340 px wide -> three "3"s from the fake, capped at 2, all below 0.8 -> "?".
+    assert set(body) == {"filename", "text", "confidence", "pages"}
+    assert (body["filename"], body["text"], body["confidence"]) == ("three.png", "??", 0.75)
+    (page,) = body["pages"]
+    assert set(page) == {"path", "page", "text", "confidence", "lines"}
+    assert (page["path"], page["page"], page["text"]) == ("three.png", 1, "??")
+    assert [c["char"] for c in page["lines"][0]["chars"]] == ["?", "?"]
+    assert reader.calls == [{"size": (340, 50), "page": 1, "min_confidence": 0.8, "max_digits": 2}]
 
 
-@pytest.mark.parametrize("content_type", ["image/png", "image/jpeg", "application/octet-stream"])
+@pytest.mark.parametrize(
+    "content_type", ["image/png", "image/jpeg", "application/octet-stream", "application/pdf"]
+)
 def test_read_raw_body(content_type: str) -> None:
     r = client().post("/v1/read", content=image_bytes(250), headers={"content-type": content_type})
     assert r.status_code == 200, r.text
-    assert r.json()["text"] == "22"
-    assert "image" not in r.json()["digits"][0]
+    assert r.json()["text"] == "22" and r.json()["filename"] == "body"
+
+
+def _pages(*widths: int) -> list:
+    return [np.full((60, w), 255, np.uint8) for w in widths]
+
+
+def test_read_pdf_gives_every_page() -> None:
+    from pdf_helpers import pdf_of
+
+    reader = FakeReader()
+    r = client(reader).post("/v1/read", files={"file": ("scan.pdf", pdf_of(_pages(100, 300)))})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # Rendered at 200 dpi from 100: twice the width, so 2 and 6 "digits".
+    assert [(p["page"], p["text"]) for p in body["pages"]] == [(1, "22"), (2, "666666")]
+    assert all(p["path"] == "scan.pdf" for p in body["pages"])
+    assert body["text"] == "22\n666666" and body["confidence"] == 0.75
+    # Sniffed from the bytes: the same PDF as a raw body with a generic type.
+    raw = client().post("/v1/read", content=pdf_of(_pages(100)), headers={"content-type": "x/y"})
+    assert raw.status_code == 415  # an unknown type is still refused ...
+    raw = client().post(
+        "/v1/read", content=pdf_of(_pages(100)), headers={"content-type": "image/png"}
+    )
+    assert raw.status_code == 200 and raw.json()["pages"][0]["text"] == "22"  # ... a PDF is read
+
+
+def test_read_multi_page_tiff_and_the_page_limit() -> None:
+    buf = io.BytesIO()
+    first, *rest = (Image.fromarray(p) for p in _pages(100, 200, 300))
+    first.save(buf, format="TIFF", save_all=True, append_images=rest)
+    files = {"file": ("pages.tif", buf.getvalue(), "image/tiff")}
+    r = client().post("/v1/read", files=files)
+    assert [p["text"] for p in r.json()["pages"]] == ["1", "22", "333"]
+    err = assert_error(client(max_pages=2).post("/v1/read", files=files), 413, "too_many_pages")
+    assert err["message"].startswith("pages.tif: expected at most 2 pages, found 3")
+
+
+def test_encrypted_and_corrupt_pdfs_are_422_naming_the_file() -> None:
+    from pdf_helpers import encrypted_pdf, pdf_of
+
+    c = client()
+    err = assert_error(
+        c.post("/v1/read", files={"file": ("locked.pdf", encrypted_pdf())}), 422, "invalid_image"
+    )
+    assert err["message"].startswith("locked.pdf: ") and "encrypted" in err["message"]
+    cut = pdf_of(_pages(100))[:300]
+    err = assert_error(c.post("/v1/read", files={"file": ("cut.pdf", cut)}), 422, "invalid_image")
+    assert err["message"].startswith("cut.pdf: ") and "damaged" in err["message"]
+
+
+def test_pdf_pages_are_rendered_one_at_a_time(monkeypatch) -> None:
+    """pdfium is not thread-safe: concurrent PDF uploads never render at the same time."""
+    import threading
+    import time
+
+    import digitrec.pages.documents as documents
+    from pdf_helpers import pdf_of
+
+    real, active, most = documents._render, [0], [0]
+    lock = threading.Lock()
+
+    def render(*args, **kw):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.02)
+        try:
+            return real(*args, **kw)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(documents, "_render", render)
+    pdf = pdf_of(_pages(100, 100))
+    files = [("files", (f"{i}.pdf", pdf)) for i in range(6)]
+    r = client(workers=4).post("/v1/read/batch", files=files)
+    assert r.status_code == 200 and [i["text"] for i in r.json()] == ["22\n22"] * 6
+    assert most[0] == 1
 
 
 # ---- POST /v1/read: bad input -> 4xx JSON -------------------------------------
@@ -239,7 +313,7 @@ def test_request_timeout_is_503_with_retry_after() -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["min_confidence=2", "min_confidence=-0.1", "images=maybe", "max_digits=0", "max_digits=x"],
+    ["min_confidence=2", "min_confidence=-0.1", "max_digits=1001", "max_digits=0", "max_digits=x"],
 )
 def test_invalid_query_is_422(query: str) -> None:
     r = client().post(
@@ -423,3 +497,19 @@ def test_app_survives_several_lifespans() -> None:
     for _ in range(2):
         with TestClient(app) as c:
             assert post_png(c, image_bytes(100)).status_code == 200
+
+
+def test_page_images_are_the_pictures_the_boxes_refer_to() -> None:
+    import base64
+
+    from pdf_helpers import pdf_of
+
+    c = client()
+    pdf = pdf_of(_pages(100, 150))
+    body = c.post("/v1/read?page_images=true", files={"file": ("scan.pdf", pdf)}).json()
+    for page in body["pages"]:
+        image = Image.open(io.BytesIO(base64.b64decode(page["image"])))
+        assert image.mode == "L"
+        assert [0, 0, *image.size] == page["lines"][0]["box"]  # the fake's box: the whole page
+    assert [p["lines"][0]["box"][2] for p in body["pages"]] == [200, 300]
+    assert "image" not in c.post("/v1/read", files={"file": ("scan.pdf", pdf)}).json()["pages"][0]

@@ -129,11 +129,8 @@ def test_draw_a_seven_and_read_it_off_the_page(page, kind: str) -> None:
     assert result(page) == "7"
     cards = page.find_elements("css selector", "#digits li.digit")
     assert len(cards) == 1 and cards[0].get_attribute("data-digit") == "7"
-    # The 28x28 image the model saw, its confidence and its top 3 are shown.
-    size = page.execute_script(
-        "const i = document.querySelector('#digits img'); return [i.naturalWidth, i.naturalHeight];"
-    )
-    assert size == [28, 28]
+    # Its confidence and its top 3 are shown; a drawing shows no page view.
+    assert not page.find_element("id", "pages").is_displayed()
     assert cards[0].find_element("css selector", ".conf").text.endswith("% sure")
     assert len(cards[0].find_elements("css selector", ".top3 li")) == 3
 
@@ -156,15 +153,68 @@ def test_draw_with_the_keyboard_only(page) -> None:
     assert result(page) == "1"
 
 
-def test_upload_a_photo_and_a_bad_file(page, tmp_path) -> None:
+def _downloaded_json(page) -> dict:
+    """Click "Download JSON" and return what the browser would save."""
+    import json
+
+    page.execute_script(
+        "window.__saved = null; URL.createObjectURL = (b) => { window.__saved = b; return '#'; };"
+    )
+    page.find_element("id", "download").click()
+    text = page.execute_async_script(
+        "const done = arguments[arguments.length - 1]; window.__saved.text().then(done);"
+    )
+    return json.loads(text)
+
+
+def test_upload_a_photo_correct_a_reading_and_download_it(page, tmp_path) -> None:
     from serve_helpers import seven_png
 
     photo = tmp_path / "seven.png"
     photo.write_bytes(seven_png(640, 480))
     page.find_element("id", "file").send_keys(str(photo))
     assert result(page) == "7"
-    assert page.find_element("id", "preview").is_displayed()
+    # The photo, with the line's box and its reading drawn on it.
+    view = page.find_element("css selector", "#pages .page-view")
+    assert view.find_element("tag name", "img").is_displayed()
+    (box,) = view.find_elements("css selector", ".boxes .box")
+    assert box.is_displayed() and box.size["width"] > 10 and box.size["height"] > 10
+    assert box.find_element("css selector", ".label").text == "7"
+    # Correct the reading: the label, the number and the download follow.
+    line = page.find_element("css selector", "#pages input.line-text")
+    assert line.get_attribute("value") == "7"
+    line.clear()
+    line.send_keys("1")
+    assert box.find_element("css selector", ".label").text == "1"
+    assert page.find_element("id", "result-text").text == "1"
+    saved = _downloaded_json(page)
+    assert saved["text"] == "1" and saved["filename"] == "seven.png"
+    (ln,) = saved["pages"][0]["lines"]
+    assert (ln["text"], ln["read"], ln["corrected"]) == ("1", "7", True)
+    assert "image" not in saved["pages"][0]
 
+
+def test_upload_a_pdf_shows_every_page(page, tmp_path) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from pdf_helpers import pdf_of
+    from serve_helpers import seven_png
+
+    seven = np.asarray(Image.open(io.BytesIO(seven_png(300, 300))))
+    doc = tmp_path / "sevens.pdf"
+    doc.write_bytes(pdf_of([seven, seven]))
+    page.find_element("id", "file").send_keys(str(doc))
+    assert result(page).split() == ["7", "7"]  # one line on each page
+    figures = page.find_elements("css selector", "#pages figure.page")
+    assert [f.get_attribute("data-page") for f in figures] == ["1", "2"]
+    for f in figures:
+        assert f.find_element("css selector", "input.line-text").get_attribute("value") == "7"
+
+
+def test_upload_a_bad_file(page, tmp_path) -> None:
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not a picture")
     page.find_element("id", "file").send_keys(str(bad))
@@ -177,4 +227,4 @@ def test_upload_a_photo_and_a_bad_file(page, tmp_path) -> None:
     assert "notes.png" in alert.text and alert.get_attribute("role") == "alert"
     # The service's own message, and no broken image in place of the photo.
     assert "expected an image" in alert.text
-    assert not page.find_element("id", "preview").is_displayed()
+    assert not page.find_element("id", "pages").is_displayed()

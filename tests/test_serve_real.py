@@ -1,12 +1,11 @@
 """The service with the real reader (digitrec.vision) and the default model.
 
-These need the vision and CNN work merged: ``create_app()`` loads
-``load_model("default")`` and reads through :func:`digitrec.vision.read`.
+``create_app()`` loads ``load_model("default")`` and reads every page through
+:func:`digitrec.pages.read_page`.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 
@@ -52,25 +51,45 @@ def test_model_card_is_the_default_models_meta(c) -> None:
     assert 0.9 < card["accuracy"] <= 1.0
 
 
-def test_read_a_drawn_seven_with_its_28x28_image(c) -> None:
-    r = c.post("/v1/read?images=true", files={"file": ("seven.png", seven_png(), "image/png")})
+def test_read_a_drawn_seven(c) -> None:
+    r = c.post("/v1/read", files={"file": ("seven.png", seven_png(), "image/png")})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["text"] == "7"
-    (digit,) = body["digits"]
-    assert digit["digit"] == 7 and 0.0 < digit["confidence"] <= 1.0
-    assert digit["top3"][0][0] == 7 and len(digit["top3"]) == 3
-    tile = Image.open(io.BytesIO(base64.b64decode(digit["image"])))
-    assert tile.size == (28, 28)
+    ((line,),) = [p["lines"] for p in body["pages"]]
+    (char,) = line["chars"]
+    assert char["char"] == "7" and 0.0 < char["confidence"] <= 1.0
+    assert char["top3"][0][0] == "7" and len(char["top3"]) == 3
 
 
-def test_answer_is_the_readers_to_dict(app, c) -> None:
-    from digitrec import vision
+def test_answer_is_the_page_readers_to_dict(app, c) -> None:
+    from digitrec.pages.read import SegmentReader, read_page
 
     data = seven_png(420, 300)
-    expected = vision.read(data, model=app.state.reader.model).to_dict()
+    reader = SegmentReader(app.state.reader.model)
+    expected = read_page(data, line_reader=reader, path="body").to_dict()
     got = c.post("/v1/read", content=data, headers={"content-type": "image/png"}).json()
-    assert got == json.loads(json.dumps(expected))  # exact: JSON keeps floats as they are
+    assert got["pages"] == [json.loads(json.dumps(expected))]  # exact: JSON keeps floats
+    assert (got["text"], got["confidence"]) == (expected["text"], expected["confidence"])
+    # A one-line image reads as digitrec.read reads it.
+    assert got["text"] == vision_text(data, app)
+
+
+def vision_text(data: bytes, app) -> str:
+    from digitrec import vision
+
+    return vision.read(data, model=app.state.reader.model).text
+
+
+def test_read_a_two_page_pdf(c) -> None:
+    from pdf_helpers import pdf_of
+
+    page = np.asarray(Image.open(io.BytesIO(seven_png(200, 200))))
+    r = c.post("/v1/read", files={"file": ("sevens.pdf", pdf_of([page, page]))})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [(p["page"], p["text"]) for p in body["pages"]] == [(1, "7"), (2, "7")]
+    assert body["text"] == "7\n7"
 
 
 @pytest.mark.mnist
@@ -91,8 +110,10 @@ def test_read_a_whole_number(c, mnist) -> None:
     picks = [int(np.flatnonzero(mnist.test_labels == d)[0]) for d in (3, 0, 9)]
     r = c.post("/v1/read", files={"file": ("n.png", paper(list(mnist.test_images[picks])))})
     body = r.json()
-    assert r.status_code == 200 and len(body["digits"]) == 3
-    xs = [d["box"][0] for d in body["digits"]]
+    assert r.status_code == 200
+    ((line,),) = [p["lines"] for p in body["pages"]]
+    xs = [d["box"][0] for d in line["chars"]]
+    assert len(xs) == 3
     assert xs == sorted(xs)
     assert body["text"] == "309"
 
@@ -117,4 +138,5 @@ def test_blank_page_reads_nothing_with_a_reason(c) -> None:
     r = c.post("/v1/read", files={"file": ("blank.png", png(Image.new("L", (200, 200), 255)))})
     assert r.status_code == 200
     body = r.json()
-    assert body["text"] == "" and body["digits"] == [] and body.get("reason")
+    assert body["text"] == "" and body["pages"][0]["lines"] == [] and body.get("reason")
+    assert body["pages"][0]["reason"] == body["reason"]

@@ -1,7 +1,9 @@
 """digitrec: read handwritten digits.
 
 The MNIST study reproduced, faster and stronger models, and reading digits in
-real images.
+real images. :func:`read` reads one line of digits (one image);
+:func:`read_document` reads every line of every page of an image, a
+multi-page TIFF or a PDF (:func:`read_page`: one page).
 
 Importing the package is cheap: every name below is imported from its module
 on first use, so ``import digitrec`` (and ``digitrec --help``) loads none of
@@ -29,7 +31,9 @@ _LAZY = {
     "load_model": "digitrec.models",
     "prepare": "digitrec.features",
     "read": "digitrec.vision",
+    "read_document": "digitrec.pages.read",
     "read_idx": "digitrec.data",
+    "read_page": "digitrec.pages.read",
     "write_idx": "digitrec.data",
 }
 

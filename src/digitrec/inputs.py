@@ -3,7 +3,7 @@
 ``digitrec predict`` and ``digitrec batch`` both call it, so they accept the
 same inputs. Each input is one of:
 
-* a **folder**: its images (by file name ending, :data:`INPUT_SUFFIXES`),
+* a **folder**: its images and PDFs (by file name ending, :data:`INPUT_SUFFIXES`),
   searched recursively, hidden sub-folders (``.git``, ``.cache``...) skipped;
 * a **list file** (ending ``.txt``, ``.lst`` or ``.list``): the paths it lists,
   one per line; blank lines and ``#`` comments are ignored and relative paths
@@ -31,6 +31,7 @@ from typing import TextIO
 from digitrec.errors import InputError
 
 __all__ = [
+    "DOCUMENT_SUFFIXES",
     "IMAGE_SUFFIXES",
     "INPUT_SUFFIXES",
     "LIST_SUFFIXES",
@@ -43,9 +44,10 @@ __all__ = [
 
 #: Image file name endings (case-insensitive) that the reader decodes.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
-#: Endings taken from folders and globs: the images, plus any document type added later
-#: (e.g. ``.pdf``) by extending this one constant.
-INPUT_SUFFIXES = IMAGE_SUFFIXES
+#: Document file name endings: read page by page (:mod:`digitrec.pages.documents`).
+DOCUMENT_SUFFIXES = frozenset({".pdf"})
+#: Endings taken from folders and globs: the images and the documents.
+INPUT_SUFFIXES = IMAGE_SUFFIXES | DOCUMENT_SUFFIXES
 #: File name endings of list files: one path per line.
 LIST_SUFFIXES = frozenset({".txt", ".lst", ".list"})
 #: The input that means "paths on standard input".

@@ -49,9 +49,9 @@ class BatchSummary:
     skipped : int
         Paths already in the output (earlier runs).
     read : int
-        Paths read by this run (rows written).
+        Paths read by this run (a PDF's pages are one path, several rows).
     errors : int
-        Of those, rows with an error.
+        Of those, paths that failed (rows with an error).
     parts : list of str
         Part files this run wrote.
     seconds : float
@@ -302,9 +302,11 @@ def run_batch(
             for table in _tables(_Tasks(c, todo, batch_size, (spec, min_confidence, max_digits))):
                 sink.add(table)
                 if progress is not None:
-                    progress(sink.rows, len(todo))
+                    progress(sink.files, len(todo))
         finally:
             sink.flush()  # also on Ctrl-C or a failed task: keep what is done, to resume
     seconds = time.perf_counter() - t0
     skipped = len(paths) - len(todo)
-    return BatchSummary(len(paths), skipped, sink.rows, sink.errors, sink.written, seconds, threads)
+    return BatchSummary(
+        len(paths), skipped, sink.files, sink.errors, sink.written, seconds, threads
+    )

@@ -1,4 +1,4 @@
-"""The output of a batch job: a folder of Parquet part files, one row per image.
+"""The output of a batch job: a folder of Parquet part files, one row per page.
 
 Parts are written atomically (temporary file, fsync, rename), so a crash never
 leaves a partial part; the paths already in the folder are what a rerun skips.
@@ -17,24 +17,61 @@ import pyarrow.parquet as pq
 from digitrec._files import atomic_write
 from digitrec.errors import InputError
 
-__all__ = ["PART_GLOB", "SCHEMA", "TMP_PREFIX", "PartSink", "done_paths", "read_dataset"]
+__all__ = [
+    "CHAR",
+    "LINE",
+    "PART_GLOB",
+    "SCHEMA",
+    "TMP_PREFIX",
+    "PartSink",
+    "done_paths",
+    "read_dataset",
+]
 
+_BOX = pa.list_(pa.int32())  # [x, y, w, h] in the page's pixels
 DIGIT = pa.struct(
     [
-        pa.field("digit", pa.int32(), nullable=True),  # None: below min_confidence
+        pa.field("digit", pa.int32(), nullable=True),  # None: below min_confidence, or a separator
         pa.field("confidence", pa.float32()),
-        pa.field("box", pa.list_(pa.int32())),  # [x, y, w, h] in the image's pixels
+        pa.field("box", _BOX),
+    ]
+)
+#: One character of a line (:class:`digitrec.pages.result.CharResult`).
+CHAR = pa.struct(
+    [
+        pa.field("char", pa.string()),
+        pa.field("confidence", pa.float32()),
+        pa.field("box", _BOX),
+        pa.field(
+            "top3",
+            pa.list_(
+                pa.struct([pa.field("char", pa.string()), pa.field("confidence", pa.float32())])
+            ),
+        ),
+    ]
+)
+#: One line of a page (:class:`digitrec.pages.result.LineResult`).
+LINE = pa.struct(
+    [
+        pa.field("text", pa.string()),
+        pa.field("confidence", pa.float32()),
+        pa.field("box", _BOX),
+        pa.field("chars", pa.list_(CHAR)),
     ]
 )
 
-#: One row per image. ``error`` is null when the image was read; otherwise
-#: ``text``, ``digits`` and ``confidence`` are null and ``error`` says why.
+#: One row per page (an image is one page; a PDF or multi-page TIFF gives one row per
+#: page). ``error`` is null when the page was read; a file that cannot be read gets one
+#: row with ``page``, ``text``, ``digits``, ``confidence`` and ``lines`` null and
+#: ``error`` saying why. ``digits`` are the page's characters, all lines together.
 SCHEMA = pa.schema(
     [
         pa.field("path", pa.string(), nullable=False),
+        pa.field("page", pa.int32()),
         pa.field("text", pa.string()),
         pa.field("digits", pa.list_(DIGIT)),
         pa.field("confidence", pa.float32()),
+        pa.field("lines", pa.list_(LINE)),
         pa.field("error", pa.string()),
     ]
 )
@@ -116,6 +153,7 @@ class PartSink:
         self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
         self.written: list[str] = []
         self.rows = 0
+        self.files = 0
         self.errors = 0
         self._buffer: list[pa.Table] = []
         self._buffered = 0
@@ -123,10 +161,16 @@ class PartSink:
             stale.unlink(missing_ok=True)
 
     def add(self, table: pa.Table) -> None:
-        """Take one task's rows; write a part once enough rows are gathered."""
+        """Take one task's rows; write a part once enough rows are gathered.
+
+        A table is never split across parts: a file's pages are written together,
+        so a file with rows in the folder is complete (what a rerun skips).
+        """
         self._buffer.append(table)
         self._buffered += table.num_rows
         self.rows += table.num_rows
+        # A task's table holds every row of its files (all pages), and tasks share no file.
+        self.files += len(table.column("path").unique())
         self.errors += table.num_rows - table.column("error").null_count
         if self._buffered >= self.rows_per_part:
             self.flush()

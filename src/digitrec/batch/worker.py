@@ -2,8 +2,8 @@
 
 Each Dask worker process loads the model once (:class:`ModelPlugin`, at
 worker start) and reads its tasks' images itself with
-:func:`digitrec.vision.isolate.read_each`, so that one bad image becomes one
-error row and never fails the task.
+:func:`digitrec.pages.each.read_each_document`, so that one bad file becomes
+one error row and never fails the task.
 """
 
 from __future__ import annotations
@@ -89,23 +89,45 @@ class WorkerKilled(DigitrecError):
         )
 
 
+def _digit(char: dict[str, Any]) -> dict[str, Any]:
+    digit = int(char["char"]) if char["char"].isdigit() else None
+    return {"digit": digit, "confidence": char["confidence"], "box": char["box"]}
+
+
 def _ok_row(path: str, result: Any) -> dict[str, Any]:
     d = result.to_dict()
+    lines = [
+        {
+            **ln,
+            "chars": [
+                {**c, "top3": [{"char": k, "confidence": p} for k, p in c["top3"]]}
+                for c in ln["chars"]
+            ],
+        }
+        for ln in d["lines"]
+    ]
     return {
         "path": path,
+        "page": d["page"],
         "text": d["text"],
-        "digits": [
-            {"digit": g["digit"], "confidence": g["confidence"], "box": g["box"]}
-            for g in d["digits"]
-        ],
+        "digits": [_digit(c) for ln in d["lines"] for c in ln["chars"]],
         "confidence": d["confidence"],
+        "lines": lines,
         "error": None,
     }
 
 
 def error_row(path: str, message: str) -> dict[str, Any]:
-    """The row of an image that could not be read; ``message`` names the image."""
-    return {"path": path, "text": None, "digits": None, "confidence": None, "error": message}
+    """The row of a file that could not be read; ``message`` names the file."""
+    return {
+        "path": path,
+        "page": None,
+        "text": None,
+        "digits": None,
+        "confidence": None,
+        "lines": None,
+        "error": message,
+    }
 
 
 def read_batch(
@@ -114,22 +136,23 @@ def read_batch(
     min_confidence: float = 0.0,
     max_digits: int | None = None,
 ) -> pa.Table:
-    """Read one task's images in this process: one row per path, in order.
+    """Read one task's files in this process: one row per page, files in order.
 
     Parameters
     ----------
     paths : sequence of str
-        Image files readable from this process.
+        Image, multi-page TIFF or PDF files readable from this process.
     model : str
         Model spec, loaded once per process by :func:`worker_model`.
     min_confidence, max_digits
-        As for :func:`digitrec.vision.read`.
+        As for :func:`digitrec.vision.read`; ``max_digits`` applies to each line.
 
     Returns
     -------
     pyarrow.Table
-        Rows with :data:`~digitrec.batch.sink.SCHEMA`; an image that cannot be
-        read gets a row with its error.
+        Rows with :data:`~digitrec.batch.sink.SCHEMA`; a file that cannot be
+        read (or a document that fails part way) gets a row with its error,
+        after the rows of the pages it gave.
 
     Raises
     ------
@@ -137,16 +160,15 @@ def read_batch(
         The model cannot be loaded or used: that fails every image alike,
         so it fails the job instead of filling it with error rows.
     """
-    from digitrec.vision.isolate import ReadError, read_each
+    from digitrec.pages.each import read_each_document
+    from digitrec.pages.read import SegmentReader
+    from digitrec.vision.isolate import ReadError
 
-    results = read_each(
-        list(paths),
-        model=worker_model(model),
-        min_confidence=min_confidence,
-        max_digits=max_digits,
-    )
+    reader = SegmentReader(worker_model(model), max_digits=max_digits)
     rows = [
-        error_row(p, r.message) if isinstance(r, ReadError) else _ok_row(p, r)
-        for p, r in zip(paths, results, strict=True)
+        error_row(r.name, r.message) if isinstance(r, ReadError) else _ok_row(r.path, r)
+        for _, r in read_each_document(
+            list(paths), line_reader=reader, min_confidence=min_confidence
+        )
     ]
     return pa.Table.from_pylist(rows, schema=SCHEMA)

@@ -96,10 +96,11 @@ def batch(
     max_digits: reading.MaxDigits = None,
     as_json: AsJson = False,
 ) -> None:
-    """Read every image of a collection on Dask; one Parquet row per image.
+    """Read every image and PDF of a collection on Dask; one Parquet row per page.
 
-    Columns: path, text, digits (digit, confidence, box), confidence, error.
-    An image that cannot be read gets a row with its error and the job goes on;
+    Columns: path, page, text, digits (digit, confidence, box), confidence, lines
+    (text, confidence, box, chars), error. A file that cannot be read gets a row
+    with its error and the job goes on;
     the exit status is 1 only when every image this run read failed.
     """
     from digitrec.errors import require_extra

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from itertools import islice
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,11 +22,6 @@ from digitrec.cli.reading import (
     exit_if_all_failed,
 )
 
-#: Images loaded and read together: their digits share model calls, and memory holds
-#: at most this many images and results whatever the number of inputs. Measured on
-#: five-digit strips: peak memory 253 MB for 300 and 262 MB for 1,500 images with 32 (the
-#: model's buffers stay small), against 276 MB and 364 MB with 64, at the same speed.
-CHUNK = 32
 #: A progress bar is shown (on a terminal) from this many inputs on.
 PROGRESS_FROM = 20
 
@@ -36,46 +32,63 @@ def stream_results(
     model: Any,
     min_confidence: float = 0.0,
     max_digits: int | None = None,
-    chunk: int = CHUNK,
+    overlay: str | os.PathLike | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """One entry per path, in order, reading ``chunk`` paths at a time.
+    """One entry per page of each document, in order, reading one page at a time.
 
-    Paths are taken from ``paths`` only as they are needed, so results come
-    out while later inputs are still unread and memory stays bounded.
+    Paths are taken from ``paths`` only as they are needed, and pages are
+    rendered one at a time, so results come out while later inputs are still
+    unread and memory holds one page.
 
     Parameters
     ----------
     paths : iterable of str
-        Image files.
+        Image, multi-page TIFF or PDF files.
     model : object
         A loaded model.
     min_confidence, max_digits
-        As for :func:`digitrec.vision.read`.
-    chunk : int
-        Images read together.
+        As for :func:`digitrec.vision.read`; ``max_digits`` applies to each line.
+    overlay : path-like, optional
+        Folder where each page's overlay is written as ``{stem}-p{page}.png``.
 
     Yields
     ------
     dict
-        ``{"path", "text", "digits", "confidence"[, "reason"]}``, or
-        ``{"path", "error"}`` for an image that could not be read.
+        :meth:`digitrec.pages.result.PageResult.to_dict` (``path``, ``page``,
+        ``text``, ``confidence``, ``lines``[, ``reason``]), or
+        ``{"path", "error"}`` for a file that could not be read (after the
+        pages it gave, if it failed part way).
     """
-    from digitrec.vision.isolate import read_each
+    from digitrec.pages.each import read_each_document
+    from digitrec.pages.read import SegmentReader
+    from digitrec.vision.isolate import ReadError
 
-    it = iter(paths)
-    while group := list(islice(it, chunk)):
-        results = read_each(
-            group, model=model, min_confidence=min_confidence, max_digits=max_digits
-        )
-        for path, result in zip(group, results, strict=True):
-            yield {"path": path, **result.to_dict()}
+    reader = SegmentReader(model, max_digits=max_digits)
+    for page, result in read_each_document(
+        paths, line_reader=reader, min_confidence=min_confidence
+    ):
+        if isinstance(result, ReadError):
+            yield {"path": result.name, **result.to_dict()}
+            continue
+        if overlay is not None and page is not None:
+            _save_overlay(page, result, Path(overlay))
+        yield result.to_dict()
+
+
+def _save_overlay(page: Any, result: Any, folder: Path) -> None:
+    from digitrec.pages.overlay import save_overlay
+
+    save_overlay(page, result, folder / f"{Path(page.path).stem}-p{page.page}.png")
 
 
 def _line(entry: dict[str, Any]) -> str:
     if "error" in entry:
         return f"{entry['path']}\terror: {entry['error']}"
-    line = f"{entry['path']}\t{entry['text'] or '-'}\t{entry['confidence']:.3f}"
-    return line + (f"\t({entry['reason']})" if entry.get("reason") else "")
+    where = f"{entry['path']}:{entry['page']}"
+    if not entry["lines"]:  # one line saying so, and why
+        reason = f"\t({entry['reason']})" if entry.get("reason") else ""
+        return f"{where}\t-\t{0.0:.3f}{reason}"
+    return "\n".join(f"{where}\t{ln['text']}\t{ln['confidence']:.3f}" for ln in entry["lines"])
 
 
 def _progress(total: int) -> Any:
@@ -90,6 +103,26 @@ def _progress(total: int) -> Any:
     return Progress(console=console, transient=True, redirect_stdout=to_terminal)
 
 
+Overlay = Annotated[
+    Path | None,
+    typer.Option(
+        "--overlay",
+        metavar="DIR",
+        help="Also write each page with its lines' boxes and readings drawn on it, "
+        "as DIR/{stem}-p{page}.png.",
+        show_default=False,
+    ),
+]
+
+
+def _starts_document(entry: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    """Whether ``entry`` is the first of its file (the progress bar counts files)."""
+    if "error" not in entry:
+        return entry["page"] == 1
+    # An error after pages of the same file ends that file; any other is a file of its own.
+    return previous is None or "error" in previous or previous["path"] != entry["path"]
+
+
 @app.command(cls=CleanHelpCommand)
 def predict(
     paths: Inputs,
@@ -97,14 +130,17 @@ def predict(
     as_json: Annotated[
         bool,
         typer.Option(
-            "--json", metavar="", help="Print one JSON array, entry by entry as they come."
+            "--json", metavar="", help="Print one JSON array, one entry per page as they come."
         ),
     ] = False,
     min_confidence: MinConfidence = 0.0,
     max_digits: MaxDigits = None,
+    overlay: Overlay = None,
 ) -> None:
-    """Read the digits in images: one line per image (path, text, confidence).
+    """Read the numbers in images, multi-page TIFFs and PDFs: one line per line read.
 
+    Each output line is the file and page (path:page), the text and its
+    confidence; a page where nothing was read prints "-" and the reason.
     Results print as they come. A file that cannot be read gets an error line
     (an "error" key with --json) and the others are still read; the exit
     status is 1 only when every file failed.
@@ -116,14 +152,16 @@ def predict(
     if not files:
         raise no_images(paths)
     loaded_model = shared_model(model)
+    if overlay is not None:
+        overlay.mkdir(parents=True, exist_ok=True)
     entries = stream_results(
         files,
         model=loaded_model,
         min_confidence=min_confidence,
         max_digits=max_digits,
-        chunk=CHUNK,
+        overlay=overlay,
     )
-    failed = 0
+    failed, previous = 0, None
     with _progress(len(files)) as bar:
         task = bar.add_task("reading", total=len(files)) if bar is not None else None
         for i, entry in enumerate(entries):
@@ -133,8 +171,9 @@ def predict(
             else:
                 text = _line(entry) + "\n"
             typer.echo(text, nl=False)  # flushed: each result shows as soon as it is read
-            if bar is not None:
+            if bar is not None and _starts_document(entry, previous):
                 bar.advance(task)
+            previous = entry
     if as_json:
         typer.echo("\n]")
     exit_if_all_failed(len(files), failed)

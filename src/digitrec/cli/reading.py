@@ -22,7 +22,8 @@ Inputs = Annotated[
     list[str],
     typer.Argument(
         metavar="INPUT",
-        help="Image files, folders (searched recursively), glob patterns (quoted), "
+        help="Image or PDF files, folders (searched recursively for both), glob patterns "
+        "(quoted), "
         "list files (.txt/.lst/.list: one path per line) or '-' (paths on standard input).",
         show_default=False,
     ),
@@ -49,7 +50,7 @@ MaxDigits = Annotated[
         "--max-digits",
         min=1,
         metavar="N",
-        help="Keep only this many digits per image, the largest ones (e.g. 5 for a zip code).",
+        help="Keep only this many digits per line, the largest ones (e.g. 5 for a zip code).",
         show_default=False,
     ),
 ]

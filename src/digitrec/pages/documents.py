@@ -20,9 +20,7 @@ pypdfium2 is not thread-safe: call this from one thread at a time per process.
 
 from __future__ import annotations
 
-import io
 import os
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +30,14 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from digitrec.errors import InputError
-from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS
+from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS, TooManyPixels, open_header
 
 __all__ = [
     "MAX_PAGES",
     "PDF_DPI",
     "PDF_PIXELS",
     "Page",
+    "TooManyPages",
     "is_pdf",
     "iter_pages",
 ]
@@ -112,8 +111,12 @@ def is_pdf(data: bytes) -> bool:
     return b"%PDF" in data[:1024]
 
 
+class TooManyPages(InputError):
+    """A document with more pages than the limit (the service answers it with 413)."""
+
+
 def _too_many(name: str, count: int, max_pages: int) -> InputError:
-    return InputError(
+    return TooManyPages(
         f"{name}: expected at most {max_pages} pages, found {count}; "
         "split the document or raise max_pages"
     )
@@ -181,21 +184,22 @@ def _render(doc: Any, k: int, name: str, dpi: float) -> Page:
 
 def _image_pages(data: bytes, name: str, *, max_pages: int, max_pixels: int) -> Iterator[Page]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except Exception as exc:
-        # Hostile bytes make Pillow raise many types; all mean "not an image".
+        img = open_header(data, name, max_pixels)  # the image reader's checks, bombs included
+    except TooManyPixels:
+        raise
+    except InputError as exc:
+        # Not an image either: say so naming both kinds (the cause is Pillow's exception).
+        cause = type(exc.__cause__ or exc).__name__
         raise InputError(
             f"{name}: expected an image (PNG, JPEG, TIFF, BMP, WebP) or a PDF, found something "
-            f"neither Pillow nor pdfium can read ({exc.__class__.__name__})"
+            f"neither Pillow nor pdfium can read ({cause})"
         ) from exc
     with img:
         frames = getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
         if frames > max_pages:
             raise _too_many(name, frames, max_pages)
         if frames == 1:
-            _check_pixels(img, name, 1, max_pixels)
+            _check_pixels(img, name, None, max_pixels)
             yield Page(data, 1, name)  # decoded by load_image (EXIF, bombs, ...)
             return
         for k, frame in enumerate(ImageSequence.Iterator(img), start=1):
@@ -210,13 +214,12 @@ def _image_pages(data: bytes, name: str, *, max_pages: int, max_pixels: int) -> 
             yield Page(page, k, name)
 
 
-def _check_pixels(img: Any, name: str, page: int, max_pixels: int) -> None:
+def _check_pixels(img: Any, name: str, page: int | None, max_pixels: int) -> None:
+    """The pixel limit, with the message (and error type) of an image's."""
     w, h = img.size
     if w * h > max_pixels:
-        raise InputError(
-            f"{name}: page {page}: expected at most {max_pixels:,} pixels, found {w:,} x {h:,} "
-            f"= {w * h:,}; reduce the scan's resolution or raise max_pixels"
-        )
+        where = name if page is None else f"{name}: page {page}"
+        raise TooManyPixels(where, f"{w}x{h} = {w * h:,} pixels", max_pixels)  # as load_image
 
 
 def iter_pages(
@@ -227,6 +230,7 @@ def iter_pages(
     max_bytes: int = MAX_FILE_BYTES,
     dpi: float = PDF_DPI,
     password: str | None = None,
+    name: str | None = None,
 ) -> Iterator[Page]:
     """The pages of a document, numbered from 1.
 
@@ -242,6 +246,9 @@ def iter_pages(
         Resolution of rendered PDF pages.
     password : str, optional
         Password of an encrypted PDF.
+    name : str, optional
+        How messages and :attr:`Page.path` name the document (default: its
+        path, or ``<N bytes>``); the service passes the upload's file name.
 
     Yields
     ------
@@ -253,7 +260,7 @@ def iter_pages(
     InputError
         Missing, empty, too large, unreadable, encrypted or damaged input.
     """
-    name = _name(source)
+    name = _name(source) if name is None else name
     if isinstance(source, (Image.Image, np.ndarray)):
         yield Page(source, 1, name)
         return

@@ -12,15 +12,25 @@ from PIL import Image, ImageDraw, ImageFont
 from digitrec.data.idx import atomic_write
 from digitrec.pages.result import PageResult
 
-__all__ = ["draw_overlay", "save_overlay"]
+__all__ = ["draw_overlay", "page_image", "save_overlay"]
 
 #: Colour of a line's box and reading (sure, unsure below this confidence).
 SURE, UNSURE = (0, 150, 60), (220, 40, 40)
 CONFIDENT = 0.9
 
 
-def _page_image(image: Any) -> Image.Image:
-    """The page as an RGB Pillow image of its own size (the size its boxes refer to)."""
+def page_image(image: Any) -> Image.Image:
+    """The page as an RGB Pillow image of its own size (the size its boxes refer to).
+
+    Parameters
+    ----------
+    image : Page, PIL.Image.Image, numpy.ndarray, path or bytes
+        The page that was read.
+
+    Returns
+    -------
+    PIL.Image.Image
+    """
     from digitrec.pages.documents import Page
 
     if isinstance(image, Page):
@@ -50,7 +60,7 @@ def draw_overlay(image: Any, result: PageResult) -> Image.Image:
     PIL.Image.Image
         RGB; green for lines read with confidence >= 0.9, red below.
     """
-    page = _page_image(image)
+    page = page_image(image)
     draw = ImageDraw.Draw(page)
     size = max(12, page.height // 60)
     try:

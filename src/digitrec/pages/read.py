@@ -73,13 +73,19 @@ class SegmentReader:
     ----------
     model : object, optional
         As for :func:`digitrec.vision.read.read` (default: the shipped CNN).
+    max_digits : int, optional
+        Keep at most this many digits per line, the largest ones, as
+        :func:`digitrec.vision.read.read` does for an image.
     """
 
     #: It reads a :class:`~digitrec.vision.io.Loaded` as it reads the file itself.
     accepts_loaded = True
 
-    def __init__(self, model: Any = None) -> None:
+    def __init__(self, model: Any = None, *, max_digits: int | None = None) -> None:
+        if max_digits is not None and max_digits < 1:
+            raise InputError(f"max_digits: expected a positive count or None, found {max_digits}")
         self.model = model
+        self.max_digits = max_digits
 
     @staticmethod
     def _convert(r: Any) -> _Reading:
@@ -98,7 +104,9 @@ class SegmentReader:
         """Read several line images with one batched model call."""
         from digitrec.vision.read import read_many
 
-        results = read_many(images, model=self.model, min_confidence=min_confidence)
+        results = read_many(
+            images, model=self.model, min_confidence=min_confidence, max_digits=self.max_digits
+        )
         return [self._convert(r) for r in results]
 
     def __call__(self, image: Any, *, min_confidence: float = 0.0) -> _Reading:
@@ -200,7 +208,7 @@ def read_page(
         if path is None and isinstance(source, (str, os.PathLike)):
             path = str(source)
     reader = line_reader if line_reader is not None else SegmentReader()
-    loaded = load_image(source)
+    loaded = load_image(source, name=path)  # errors name the document, not "<N bytes>"
     gray, scale = _working(loaded, max_pixels)
     lay = find_lines(gray) if min(gray.shape) >= 3 else Layout([], 0.0, gray > 2, 0.0, "tiny")
     if len(lay.lines) <= 1 and not lay.rules.any():

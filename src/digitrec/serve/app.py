@@ -2,7 +2,8 @@
 
 Endpoints
 ---------
-``POST /v1/read``        one image (multipart field ``file`` or a raw image body)
+``POST /v1/read``        one image, multi-page TIFF or PDF (multipart field ``file`` or a
+                         raw body) -> its pages, each in the page shape
 ``POST /v1/read/batch``  several files (multipart fields ``files``) -> a list
 ``GET /v1/model``        name, accuracy and checksum of the model
 ``GET /healthz``         liveness
@@ -78,6 +79,7 @@ def create_app(
     workers: int | None = None,
     access: Access | None = None,
     body_timeout_s: float = 60.0,
+    max_pages: int = 20,
 ) -> FastAPI:
     """Build the digitrec HTTP service.
 
@@ -105,6 +107,8 @@ def create_app(
         API keys, rate limit and CORS origins; default: none of them.
     body_timeout_s : float
         Time allowed for a request body to arrive (408 beyond it).
+    max_pages : int
+        Most pages read from one PDF or multi-page TIFF (413 beyond).
 
     Returns
     -------
@@ -128,6 +132,7 @@ def create_app(
         request_timeout_s=request_timeout_s,
         max_batch_files=max_batch_files,
         body_timeout_s=body_timeout_s,
+        max_pages=max_pages,
     )
     metrics = ServiceMetrics()
     if reader is None:
@@ -135,7 +140,12 @@ def create_app(
             reader = VisionReader(model)
     workers = workers or min(8, os.cpu_count() or 1)
     runner = ReadRunner(
-        reader, max_pixels=max_pixels, timeout_s=request_timeout_s, workers=workers, metrics=metrics
+        reader,
+        max_pixels=max_pixels,
+        timeout_s=request_timeout_s,
+        workers=workers,
+        max_pages=max_pages,
+        metrics=metrics,
     )
     readiness = Readiness(on_ready=_ready_metrics(metrics))
     app = _app(runner, readiness)
@@ -165,8 +175,10 @@ def _app(runner: ReadRunner, readiness: Readiness) -> FastAPI:
         title="digitrec",
         summary="Read handwritten digits over HTTP.",
         description=(
-            "Send an image with handwritten digits; get the number read, each digit's "
-            'confidence, top 3 and box. Errors are JSON `{"error": {"code", "message"}}`.'
+            "Send an image, multi-page TIFF or PDF with handwritten numbers; get every "
+            "page's lines of writing in reading order, each with its text, confidence and "
+            "box, and each character's confidence, top 3 and box. "
+            'Errors are JSON `{"error": {"code", "message"}}`.'
         ),
         version=_version(),
         docs_url=None,  # the default docs load Swagger UI from a CDN; ours is offline
@@ -181,28 +193,33 @@ def _app(runner: ReadRunner, readiness: Readiness) -> FastAPI:
 def _read_routes(app: FastAPI, runner: ReadRunner, max_bytes: int, max_files: int) -> None:
     @app.post(
         "/v1/read",
-        summary="Read the digits in one image",
+        summary="Read the numbers in one image, multi-page TIFF or PDF",
         openapi_extra={"requestBody": READ_BODY},
         responses={200: {"model": ReadOut}, **errors(400, 413, 415, 422, 503)},
         tags=["read"],
     )
     async def read_one(request: Request, options: Options) -> JSONResponse:
-        """One image, as the multipart field `file` or as the raw body with an image
-        content type (`image/png`, `image/jpeg`, ...)."""
+        """One image, multi-page TIFF or PDF, as the multipart field `file` or as the
+        raw body with an image content type (`image/png`, `image/tiff`, ...),
+        `application/pdf` or `application/octet-stream`. The kind is found from
+        the bytes, not the name or type. The answer has every page in `pages`
+        (an image is one page), each with its lines of writing in reading order;
+        `text` and `confidence` sum the pages up."""
         upload = await read_single(request, max_bytes)
         return JSONResponse(await runner.read(upload, options))
 
     @app.post(
         "/v1/read/batch",
-        summary="Read the digits in several images",
+        summary="Read the numbers in several images or PDFs",
         openapi_extra={"requestBody": BATCH_BODY},
         responses={200: {"model": list[BatchItem]}, **errors(400, 413, 415, 422)},
         tags=["read"],
     )
     async def read_batch(request: Request, options: Options) -> JSONResponse:
-        """Several images as repeated multipart fields `files`. The answer is a list
-        in upload order; a file that cannot be read gets `{"filename", "error"}` in
-        its place, so one bad photo does not fail the others. The size limit
+        """Several images, TIFFs or PDFs as repeated multipart fields `files`. The
+        answer is a list in upload order, each item the answer of `POST /v1/read`;
+        a file that cannot be read gets `{"filename", "error"}` in its place, so
+        one bad photo does not fail the others. The size limit
         applies to the whole request."""
         values = await read_files(request, max_bytes, max_files)
 

@@ -103,9 +103,15 @@ class ServiceMetrics:
         )
 
     def read_done(self, result: dict[str, Any]) -> None:
-        """Count one successful read and its digits."""
+        """Count one successful read and its digits (separators not counted)."""
         self.reads.inc()
-        self.digits.inc(len(result.get("digits", ())))
+        chars = (
+            c["char"]
+            for page in result.get("pages", ())
+            for line in page.get("lines", ())
+            for c in line.get("chars", ())
+        )
+        self.digits.inc(sum(1 for ch in chars if ch.isdigit()))
 
 
 def request_id(scope: Scope) -> str:

@@ -1,24 +1,31 @@
-"""The one place where the service calls the digit reader.
+"""The one place where the service calls the reader.
 
 The HTTP layer only knows the small :class:`Reader` protocol below. The real
-implementation, :class:`VisionReader`, wraps :func:`digitrec.vision.read` and a
-loaded model; tests of the HTTP layer's own behaviour (limits, errors, response
-shapes) inject a deterministic fake instead, so they do not depend on a model.
+implementation, :class:`VisionReader`, wraps :func:`digitrec.pages.read_page`
+and a loaded model; tests of the HTTP layer's own behaviour (limits, errors,
+response shapes) inject a deterministic fake instead, so they do not depend on
+a model.
 
-:class:`ReadRunner` runs one read: the upload's bytes are opened once, by
-:func:`digitrec.vision.io.load_image` under the pixel limit, then handed to the
-reader, both in a bounded thread pool under the request's time limit. A bad
-image becomes a per-image error through :meth:`digitrec.vision.isolate.ReadError.of`,
-as in ``digitrec predict`` and ``digitrec batch``.
+:class:`ReadRunner` runs one read: the upload's pages are opened one at a time
+by :func:`digitrec.pages.documents.iter_pages` (an image is one page; a
+multi-page TIFF or a PDF, recognised by its bytes, gives every page) under
+the pixel and page limits, each handed to the reader, all in a bounded thread
+pool under the request's time limit. pdfium is not thread-safe, so opening
+and rendering PDF pages is serialised by :data:`PDF_LOCK` (reading the
+rendered pages is not). A bad file becomes a per-file error through
+:meth:`digitrec.vision.isolate.ReadError.of`, as in ``digitrec predict`` and
+``digitrec batch``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,21 +34,36 @@ from digitrec.serve.errors import ApiError
 from digitrec.serve.schemas import ReadOptions
 from digitrec.serve.uploads import Upload
 
-__all__ = ["ReadRunner", "Reader", "VisionReader", "model_info"]
+__all__ = [
+    "MAX_PAGES",
+    "PDF_LOCK",
+    "ReadRunner",
+    "Reader",
+    "VisionReader",
+    "document",
+    "model_info",
+]
+
+#: Most pages read from one upload (a longer document: 413).
+MAX_PAGES = 20
+#: Held while pdfium opens or renders a page: pypdfium2 must not be used from two
+#: threads at once, in any document.
+PDF_LOCK = threading.Lock()
 
 
 @runtime_checkable
 class Reader(Protocol):
-    """What the service needs from a digit reader.
+    """What the service needs from a reader.
 
     ``read`` is called in a worker thread and must be thread-safe. It raises
-    :class:`digitrec.errors.InputError` for anything that is not a readable image.
+    :class:`digitrec.errors.InputError` for a page that cannot be read.
     """
 
-    def read(self, image: Any, options: ReadOptions) -> dict[str, Any]:
-        """Read the digits of one loaded image (a :class:`digitrec.vision.io.Loaded`).
+    def read(self, page: Any, options: ReadOptions) -> dict[str, Any]:
+        """Read every line of one page (a :class:`digitrec.pages.documents.Page`).
 
-        Returns ``ReadResult.to_dict()`` without ``path``.
+        Returns :meth:`digitrec.pages.result.PageResult.to_dict` (its
+        ``path`` and ``page`` are set by the caller).
         """
         ...
 
@@ -96,7 +118,9 @@ def model_info(model: Any) -> dict[str, Any]:
 
 
 class VisionReader:
-    """:class:`Reader` backed by :func:`digitrec.vision.read` and one model.
+    """:class:`Reader` backed by :func:`digitrec.pages.read_page` and one model.
+
+    Each line of a page is read by :class:`digitrec.pages.read.SegmentReader`.
 
     Parameters
     ----------
@@ -109,27 +133,20 @@ class VisionReader:
     def __init__(self, model: Any = None) -> None:
         # Imported here: the service package must import without the reader's
         # heavier dependencies, e.g. to build the OpenAPI document.
-        from digitrec import vision
         from digitrec.models import shared_model
 
         if model is None or isinstance(model, (str, os.PathLike)):
             model = shared_model("default" if model is None else model)
-        self._vision = vision
         self.model = model
         self._info = model_info(model)
 
-    def read(self, image: Any, options: ReadOptions) -> dict[str, Any]:
-        """Read one loaded image; see :class:`Reader`."""
-        result = self._vision.read(
-            image,
-            model=self.model,
-            min_confidence=options.min_confidence,
-            max_digits=options.max_digits,
-        )
-        out = result.to_dict(include_images=options.include_images)
-        # The answer is `digitrec predict --json` for one image, without `path`.
-        out.pop("path", None)
-        return out
+    def read(self, page: Any, options: ReadOptions) -> dict[str, Any]:
+        """Read one page; see :class:`Reader`."""
+        from digitrec.pages.read import SegmentReader, read_page
+
+        reader = SegmentReader(self.model, max_digits=options.max_digits)
+        result = read_page(page, line_reader=reader, min_confidence=options.min_confidence)
+        return result.to_dict()
 
     def info(self) -> dict[str, Any]:
         """The model's name, accuracy and checksum."""
@@ -146,9 +163,11 @@ class ReadRunner:
     Parameters
     ----------
     reader : Reader
-        What reads the loaded images.
+        What reads the pages.
     max_pixels : int
-        Largest image accepted (413 beyond it).
+        Largest image or page accepted (413 beyond it).
+    max_pages : int
+        Most pages in one upload (413 beyond it).
     timeout_s : float
         Time limit of one read, queueing included (503 beyond it).
     workers : int
@@ -164,10 +183,11 @@ class ReadRunner:
         max_pixels: int,
         timeout_s: float,
         workers: int,
+        max_pages: int = MAX_PAGES,
         metrics: Any = None,
     ) -> None:
         self.reader, self.metrics = reader, metrics
-        self.max_pixels = max_pixels
+        self.max_pixels, self.max_pages = max_pixels, max_pages
         self.timeout_s = timeout_s
         self.workers = workers
         self._executor: ThreadPoolExecutor | None = None
@@ -188,11 +208,37 @@ class ReadRunner:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    def _work(self, upload: Upload, options: ReadOptions) -> dict[str, Any]:
-        from digitrec.vision.io import load_image
+    def _pages(self, upload: Upload) -> Iterator[Any]:
+        """The upload's pages, one at a time, pdfium only ever under :data:`PDF_LOCK`."""
+        from digitrec.pages.documents import is_pdf, iter_pages
 
-        image = load_image(upload.data, name=upload.filename, max_pixels=self.max_pixels)
-        return self.reader.read(image, options)
+        pages = iter_pages(
+            upload.data,
+            name=upload.filename,
+            max_pages=self.max_pages,
+            max_pixels=self.max_pixels,
+            max_bytes=max(1, len(upload.data)),  # the upload limit was checked already
+        )
+        lock = PDF_LOCK if is_pdf(upload.data) else contextlib.nullcontext()
+        try:
+            while True:
+                with lock:
+                    page = next(pages, None)
+                if page is None:
+                    return
+                yield page
+        finally:
+            with lock:
+                pages.close()  # closes the PDF (a no-op once the pages are done)
+
+    def _work(self, upload: Upload, options: ReadOptions) -> dict[str, Any]:
+        results = []
+        for page in self._pages(upload):
+            result = {**self.reader.read(page, options), "path": upload.filename, "page": page.page}
+            if options.page_images:
+                result["image"] = _png_base64(page)
+            results.append(result)
+        return document(upload.filename, results)
 
     def _submit(self, upload: Upload, options: ReadOptions) -> asyncio.Future:
         metrics = self.metrics
@@ -223,13 +269,59 @@ class ReadRunner:
                 headers={"Retry-After": "1"},
             ) from exc
         except InputError as exc:
+            from digitrec.pages.documents import TooManyPages
             from digitrec.vision.io import TooManyPixels
             from digitrec.vision.isolate import ReadError
 
             message = ReadError.of(upload.filename, exc).message
             if isinstance(exc, TooManyPixels):
                 raise ApiError(413, "too_many_pixels", message) from exc
+            if isinstance(exc, TooManyPages):
+                raise ApiError(413, "too_many_pages", message) from exc
             raise ApiError(422, "invalid_image", message) from exc
         if count and self.metrics is not None:
             self.metrics.read_done(result)
         return result
+
+
+def _png_base64(page: Any) -> str:
+    """The page as the boxes see it (its own size), as a base64 grey PNG."""
+    import base64
+    import io
+
+    from digitrec.pages.overlay import page_image
+
+    buf = io.BytesIO()
+    page_image(page).convert("L").save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def document(filename: str, pages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer for one upload: its pages, and their text and confidence together.
+
+    Parameters
+    ----------
+    filename : str
+        The upload's name.
+    pages : list of dict
+        :meth:`~digitrec.pages.result.PageResult.to_dict` of each page, in order.
+
+    Returns
+    -------
+    dict
+        ``{"filename", "text", "confidence", "pages"[, "reason"]}``: ``text``
+        is the pages' texts joined by ``"\\n"`` (pages where nothing was
+        read left out), as one page's is its lines'; ``confidence`` is the
+        least confident page's among those read (0.0 when nothing was read);
+        ``reason`` (the first page's) only when nothing was read at all.
+    """
+    read = [p for p in pages if p["text"]]
+    out: dict[str, Any] = {
+        "filename": filename,
+        "text": "\n".join(p["text"] for p in read),
+        "confidence": min((p["confidence"] for p in read), default=0.0),
+        "pages": pages,
+    }
+    if not read and pages and pages[0].get("reason"):
+        out["reason"] = pages[0]["reason"]
+    return out

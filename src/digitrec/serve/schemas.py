@@ -15,11 +15,13 @@ __all__ = [
     "BATCH_BODY",
     "READ_BODY",
     "BatchItem",
-    "DigitOut",
+    "CharOut",
     "ErrorBody",
     "ErrorOut",
     "HealthOut",
+    "LineOut",
     "ModelOut",
+    "PageOut",
     "ReadOptions",
     "ReadOut",
     "errors",
@@ -36,6 +38,8 @@ READ_BODY = {
         },
         "image/png": {"schema": _BINARY},
         "image/jpeg": {"schema": _BINARY},
+        "image/tiff": {"schema": _BINARY},
+        "application/pdf": {"schema": _BINARY},
         "application/octet-stream": {"schema": _BINARY},
     },
 }
@@ -58,50 +62,86 @@ BATCH_BODY = {
 class ReadOptions:
     """The query options of both read endpoints, as passed to the reader."""
 
-    include_images: bool = False
     min_confidence: float = 0.0
     max_digits: int | None = None
+    page_images: bool = False
 
 
 def read_options(
-    images: Annotated[
-        bool, Query(description="Include each digit's 28x28 input as a base64 PNG.")
-    ] = False,
     min_confidence: Annotated[
         float,
-        Query(ge=0.0, le=1.0, description="Digits below this confidence are reported as null."),
+        Query(ge=0.0, le=1.0, description="Characters below this confidence are read as '?'."),
     ] = 0.0,
     max_digits: Annotated[
-        int | None, Query(ge=1, le=1000, description="Read at most this many digits.")
+        int | None,
+        Query(ge=1, le=1000, description="Read at most this many digits in each line."),
     ] = None,
+    page_images: Annotated[
+        bool,
+        Query(
+            description="Include each page as a base64 PNG in `image`: the picture the "
+            "boxes refer to (a PDF page as rendered)."
+        ),
+    ] = False,
 ) -> ReadOptions:
     """The :class:`ReadOptions` of a request's query (a FastAPI dependency)."""
-    return ReadOptions(images, min_confidence, max_digits)
+    return ReadOptions(min_confidence, max_digits, page_images)
 
 
-class DigitOut(BaseModel):
-    """One digit found in the image."""
+_BOX = "[x, y, width, height] in the page's pixels (a PDF page: as rendered)."
+
+
+class CharOut(BaseModel):
+    """One character of a line."""
+
+    char: str = Field(description="A digit, a separator, or '?' when below min_confidence.")
+    confidence: float = Field(description="Probability of the chosen character, 0-1.")
+    box: list[int] = Field(description=_BOX)
+    top3: list[tuple[str, float]] = Field(
+        description="The three likeliest [character, probability]."
+    )
+
+
+class LineOut(BaseModel):
+    """One line of writing that holds a number (lines without one are dropped): its
+    `text` left to right, its `confidence` (the least confident character's), its `box`
+    ([x, y, width, height] in the page's pixels) and its `chars`."""
+
+    text: str
+    confidence: float
+    box: list[int]
+    chars: list[CharOut]
+
+
+class PageOut(BaseModel):
+    """One page (an image is one page): the output shape of every digitrec reader."""
 
     model_config = ConfigDict(extra="allow")
 
-    digit: int | None = Field(description="0-9, or null when below min_confidence.")
-    confidence: float = Field(description="Probability of the chosen digit, 0-1.")
-    box: list[int] = Field(description="[x, y, width, height] in input pixels.")
-    top3: list[list[float]] = Field(description="The three likeliest [digit, probability].")
+    path: str | None = Field(description="The upload's file name.")
+    page: int = Field(description="1-based page number.")
+    text: str = Field(description="The lines' texts, top to bottom, joined by a newline.")
+    confidence: float = Field(description="The least confident line's, 0-1 (0 without lines).")
+    lines: list[LineOut] = Field(description="Lines holding a number, in reading order.")
+    reason: str | None = Field(None, description="Why nothing was read (only then).")
     image: str | None = Field(
-        None, description="Base64 PNG of the 28x28 image the model saw (with ?images=true)."
+        None, description="The page as a base64 grey PNG (with ?page_images=true)."
     )
 
 
 class ReadOut(BaseModel):
-    """What was read in one image (``digitrec predict --json`` without ``path``)."""
+    """What was read in one upload: every page, and their text and confidence together."""
 
     model_config = ConfigDict(extra="allow")
 
-    text: str = Field(description="The digits read, left to right ('?' for unsure ones).")
-    digits: list[DigitOut]
-    confidence: float = Field(description="Confidence of the whole reading, 0-1.")
-    reason: str | None = Field(None, description="Why nothing (or less) was read, if so.")
+    filename: str = Field(description="The upload's file name ('body' for a raw body).")
+    text: str = Field(
+        description="The pages' texts joined by a newline (one page: that page's text; a "
+        "one-line image: what it reads)."
+    )
+    confidence: float = Field(description="The least confident page's, 0-1.")
+    pages: list[PageOut]
+    reason: str | None = Field(None, description="Why nothing was read, if so.")
 
 
 class ErrorBody(BaseModel):
@@ -123,9 +163,8 @@ class BatchItem(ReadOut):
     """One file of a batch: its reading, or an ``error`` instead."""
 
     text: str | None = None  # type: ignore[assignment]
-    digits: list[DigitOut] | None = None  # type: ignore[assignment]
     confidence: float | None = None  # type: ignore[assignment]
-    filename: str
+    pages: list[PageOut] | None = None  # type: ignore[assignment]
     error: ErrorBody | None = None
 
 

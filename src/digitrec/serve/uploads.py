@@ -27,8 +27,8 @@ __all__ = [
     "read_single",
 ]
 
-#: Content types accepted as a raw image body (besides any ``image/*``).
-RAW_TYPES = ("application/octet-stream",)
+#: Content types accepted as a raw body (besides any ``image/*``); the bytes say what it is.
+RAW_TYPES = ("application/octet-stream", "application/pdf")
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ async def read_single(request: Request, limit: int) -> Upload:
         raise _unsupported(
             media,
             "multipart/form-data with a field 'file', or the image itself with an image/* "
-            "content type",
+            "content type (a PDF: application/pdf)",
         )
     if not upload.data:
         raise ApiError(400, "empty_upload", f"{upload.filename}: the upload is empty")

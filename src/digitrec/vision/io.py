@@ -44,6 +44,7 @@ __all__ = [
     "TooManyPixels",
     "describe",
     "load_image",
+    "open_header",
     "reduce",
     "to_gray",
 ]
@@ -121,8 +122,24 @@ def describe(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
-def _open(source: Any, name: str, max_pixels: int) -> Image.Image:
-    """Open (header only) a path or bytes with Pillow, or pass a PIL image through."""
+def _bomb_error(name: str, exc: Exception, max_pixels: int) -> TooManyPixels:
+    """Pillow's ``DecompressionBombError`` in digitrec's words, with digitrec's limit."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    count = f"{int(found.group(1)):,} pixels" if found else "far more"
+    # A max_pixels set above Pillow's hard limit cannot be honoured: name the real one.
+    limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
+    return TooManyPixels(name, count, limit)
+
+
+def open_header(source: Any, name: str, max_pixels: int) -> Image.Image:
+    """Open (header only) a path or bytes with Pillow, or pass a PIL image through.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, too large or not an image; :class:`TooManyPixels` for a
+        header beyond Pillow's own limit (a decompression bomb).
+    """
     if isinstance(source, Image.Image):
         return source
     if isinstance(source, (str, os.PathLike)):
@@ -155,12 +172,7 @@ def _open(source: Any, name: str, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(data)
     except Image.DecompressionBombError as exc:
-        # Pillow's own limit is far above ours: report it in our words, with our limit.
-        found = re.search(r"\((\d+) pixels\)", str(exc))
-        count = f"{int(found.group(1)):,} pixels" if found else "far more"
-        # A max_pixels set above Pillow's hard limit cannot be honoured: name the real one.
-        limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
-        raise TooManyPixels(name, count, limit) from None
+        raise _bomb_error(name, exc, max_pixels) from None
     except Exception as exc:
         # Pillow's parsers raise many types on hostile bytes (OSError, SyntaxError,
         # TypeError, KeyError, struct.error...): all mean "not a readable image".
@@ -324,7 +336,7 @@ def load_image(source: Any, *, name: str | None = None, max_pixels: int = MAX_PI
             f"{name}: expected a path, bytes, a PIL image or a numpy array, found "
             f"{type(source).__name__}"
         )
-    img = _open(source, name, max_pixels)
+    img = open_header(source, name, max_pixels)
     try:
         w, h = img.size
         _check_pixels(name, w, h, max_pixels)

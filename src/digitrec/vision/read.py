@@ -309,6 +309,11 @@ def read(
     InputError
         The image cannot be read (not an image, truncated, too large...).
 
+    See Also
+    --------
+    digitrec.read_document : every line of every page of an image, a
+        multi-page TIFF or a PDF, in the one output shape.
+
     Examples
     --------
     >>> import digitrec

@@ -1,5 +1,7 @@
-// digitrec drawing page: draw (pointer events or keyboard) or drop a photo,
-// send it to POST /v1/read?images=true, show the digits read.
+// digitrec drawing page: draw (pointer events or keyboard) or drop a photo or PDF,
+// send it to POST /v1/read, show what was read. For a photo or PDF, each page is shown
+// with its lines' boxes and readings; each reading can be corrected and the answer
+// (corrected) downloaded as JSON.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -163,7 +165,7 @@ $("file").addEventListener("change", (ev) => {
   drop.addEventListener(t, () => drop.classList.remove("over")));
 drop.addEventListener("drop", (ev) => {
   ev.preventDefault();
-  const f = [...ev.dataTransfer.files].find((x) => x.type.startsWith("image/")) || ev.dataTransfer.files[0];
+  const f = [...ev.dataTransfer.files].find((x) => x.type.startsWith("image/") || x.type === "application/pdf") || ev.dataTransfer.files[0];
   if (f) readBlob(f, f.name);
 });
 document.addEventListener("paste", (ev) => {
@@ -198,12 +200,11 @@ async function readBlob(blob, name, fromPad = false) {
   showError(null);
   setStatus(`Reading ${name}…`);
   $("read").disabled = true;
-  const preview = $("preview");
-  preview.hidden = true; // shown once the service has read the photo: a bad upload shows no broken image
-  if (preview.src.startsWith("blob:")) URL.revokeObjectURL(preview.src);
+  showPages(null); // shown once the service has read the file: a bad upload shows no broken image
   const t0 = performance.now();
   try {
-    const res = await fetch("/v1/read?images=true", {
+    // A photo or PDF comes back with its pages as images, to draw the boxes on.
+    const res = await fetch(fromPad ? "/v1/read" : "/v1/read?page_images=true", {
       method: "POST",
       body: blob,
       headers: { "Content-Type": blob.type || "application/octet-stream" },
@@ -215,13 +216,13 @@ async function readBlob(blob, name, fromPad = false) {
       throw new Error(msg);
     }
     showResult(body);
-    if (!fromPad) { preview.src = URL.createObjectURL(blob); preview.alt = `The photo sent: ${name}`; preview.hidden = false; }
+    if (!fromPad) showPages(body, name);
     const ms = Math.round(performance.now() - t0);
-    setStatus(body.text ? `Read “${body.text}” in ${ms} ms.` : `No digit found${body.reason ? `: ${body.reason}` : "."}`);
+    setStatus(body.text ? `Read “${body.text.replaceAll("\n", " ")}” in ${ms} ms.` : `No number found${body.reason ? `: ${body.reason}` : "."}`);
   } catch (err) {
     if (err.name === "AbortError") return;
     showResult(null);
-    preview.hidden = true;
+    showPages(null);
     showError(`Could not read ${name}: ${err.message}`);
     setStatus("");
   } finally {
@@ -240,27 +241,106 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
+function level(p) { return p >= 0.9 ? "" : p >= 0.6 ? " mid" : " low"; }
+
+// One card per character, left to right, for a one-line reading (a drawing, a photo of
+// one number); a page of several lines shows its lines instead (showPages).
 function showResult(r) {
   $("result-text").textContent = r ? (r.text || "—") : "—";
-  $("result-confidence").textContent = r && r.digits.length ? pct(r.confidence) : "—";
+  $("result-confidence").textContent = r && r.text ? pct(r.confidence) : "—";
   const list = $("digits");
   list.replaceChildren();
   if (!r) return;
-  r.digits.forEach((d, i) => {
-    const label = d.digit === null ? "?" : String(d.digit);
-    const level = d.confidence >= 0.9 ? "" : d.confidence >= 0.6 ? " mid" : " low";
-    const img = d.image
-      ? el("img", { src: `data:image/png;base64,${d.image}`, alt: `28 by 28 image the model saw for digit ${i + 1}` })
-      : el("span");
+  const lines = r.pages.flatMap((p) => p.lines);
+  const chars = lines.length === 1 ? lines[0].chars : [];
+  chars.forEach((c) => {
     const top3 = el("ul", { class: "top3", "aria-label": "Top 3" },
-      ...d.top3.map(([digit, p]) => el("li", {}, el("b", { text: String(digit) }), ` ${pct(p)}`)));
+      ...c.top3.map(([ch, p]) => el("li", {}, el("b", { text: String(ch) }), ` ${pct(p)}`)));
     const bar = el("span");
-    bar.style.width = pct(d.confidence); // CSSOM, not a style attribute: the CSP forbids inline styles
-    const meter = el("div", { class: `meter${level}`, role: "img", "aria-label": `confidence ${pct(d.confidence)}` }, bar);
-    list.append(el("li", { class: "digit", "data-digit": label },
-      img, el("span", { class: "big", text: label }), el("span", { class: "conf", text: `${pct(d.confidence)} sure` }),
+    bar.style.width = pct(c.confidence); // CSSOM, not a style attribute: the CSP forbids inline styles
+    const meter = el("div", { class: `meter${level(c.confidence)}`, role: "img", "aria-label": `confidence ${pct(c.confidence)}` }, bar);
+    list.append(el("li", { class: "digit", "data-digit": c.char },
+      el("span", { class: "big", text: c.char }), el("span", { class: "conf", text: `${pct(c.confidence)} sure` }),
       meter, top3));
   });
+}
+
+// ---- pages: each line's box and reading, corrections, JSON download ------------
+
+let answer = null; // the service's answer, with the user's corrections applied
+let answerName = "reading";
+
+function showPages(r, name = "") {
+  const box = $("pages");
+  box.replaceChildren();
+  box.hidden = !r;
+  answer = r ? structuredClone(r) : null;
+  if (!r) return;
+  answerName = (name || "reading").replace(/\.[^.]*$/, "") || "reading";
+  if (name) { // sent as a raw body ("body"): name it as the user knows it
+    answer.filename = name;
+    for (const p of answer.pages) p.path = name;
+  }
+  for (const p of answer.pages) box.append(pageView(p));
+  const download = el("button", { type: "button", id: "download", text: "Download JSON" });
+  download.addEventListener("click", downloadJson);
+  box.append(el("div", { class: "row" }, download));
+}
+
+function pageView(p) {
+  const fig = el("figure", { class: "page", "data-page": String(p.page) });
+  const view = el("div", { class: "page-view" });
+  const img = el("img", { src: `data:image/png;base64,${p.image}`, alt: `Page ${p.page} as read` });
+  // Boxes and labels in percent of the page, placed once the picture's size is known.
+  const overlay = el("div", { class: "boxes", "aria-hidden": "true" });
+  const labels = p.lines.map((ln) => {
+    const box = el("div", { class: `box${level(ln.confidence)}` });
+    const label = el("span", { class: `label${level(ln.confidence)}`, text: ln.text });
+    box.append(label);
+    overlay.append(box);
+    return label;
+  });
+  img.addEventListener("load", () => {
+    const [W, H] = [img.naturalWidth, img.naturalHeight];
+    p.lines.forEach((ln, i) => {
+      const [x, y, w, h] = ln.box;
+      const s = labels[i].parentElement.style; // CSSOM: the CSP forbids style attributes
+      s.left = `${(100 * x) / W}%`; s.top = `${(100 * y) / H}%`;
+      s.width = `${(100 * w) / W}%`; s.height = `${(100 * h) / H}%`;
+    });
+  }, { once: true });
+  view.append(img, overlay);
+  const list = el("ol", { class: "lines", "aria-label": `Lines read on page ${p.page}` });
+  p.lines.forEach((ln, i) => {
+    const input = el("input", { type: "text", value: ln.text, class: "line-text", "aria-label": `Page ${p.page}, line ${i + 1}` });
+    input.addEventListener("input", () => correct(p, i, input.value, labels[i]));
+    list.append(el("li", {}, input, el("span", { class: "conf", text: `${pct(ln.confidence)} sure` })));
+  });
+  const caption = el("figcaption", { text: p.lines.length ? `Page ${p.page}` : `Page ${p.page}: nothing read${p.reason ? ` (${p.reason})` : ""}` });
+  fig.append(caption, view, list);
+  return fig;
+}
+
+function correct(p, i, text, label) {
+  const ln = p.lines[i];
+  if (!("read" in ln)) ln.read = ln.text; // what the model read, kept beside the correction
+  ln.text = text;
+  ln.corrected = text !== ln.read;
+  label.textContent = text;
+  p.text = p.lines.map((l) => l.text).join("\n");
+  answer.text = answer.pages.filter((q) => q.text).map((q) => q.text).join("\n");
+  $("result-text").textContent = answer.text || "—";
+}
+
+function downloadJson() {
+  const out = structuredClone(answer);
+  for (const p of out.pages) delete p.image; // the picture was only for the boxes
+  const blob = new Blob([JSON.stringify(out, null, 2)], { type: "application/json" });
+  const a = el("a", { href: URL.createObjectURL(blob), download: `${answerName}.json` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
 // ---- model card --------------------------------------------------------------

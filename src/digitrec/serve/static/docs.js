@@ -48,9 +48,9 @@ function tryIt(method, path, op) {
   let file = null;
   if (content["multipart/form-data"]) {
     const field = Object.keys(content["multipart/form-data"].schema?.properties || { file: 1 })[0];
-    file = el("input", { type: "file", id: `${id}-file`, accept: "image/*", "data-field": field });
+    file = el("input", { type: "file", id: `${id}-file`, accept: "image/*,application/pdf,.pdf", "data-field": field });
     if (field === "files") file.multiple = true;
-    form.append(el("label", { for: file.id }, `${field} (image file${file.multiple ? "s" : ""})`, file));
+    form.append(el("label", { for: file.id }, `${field} (image or PDF file${file.multiple ? "s" : ""})`, file));
   }
   const out = el("pre", { "aria-live": "polite" }, el("code", { text: "" }));
   form.append(el("div", {}, el("button", { type: "submit", class: "primary", text: `Send ${method.toUpperCase()}` })), out);
