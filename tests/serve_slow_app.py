@@ -22,10 +22,12 @@ class SlowReader(FakeReader):
         super().__init__()
         self.slow_s = slow_s
 
-    def read(self, image, options):
-        if image.size[0] > 100:
+    def read(self, page, options):
+        from digitrec.vision.io import load_image
+
+        if load_image(page.image).size[0] > 100:
             time.sleep(self.slow_s)
-        return super().read(image, options)
+        return super().read(page, options)
 
 
 def main() -> None:
