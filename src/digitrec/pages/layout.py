@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from digitrec.vision.normalize import ink_map
+from digitrec.vision.normalize import InkMap, ink_map
 
 __all__ = ["FIELD_GAP", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
 
@@ -212,6 +212,22 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarra
     return keep[labels]
 
 
+def _may_run(occupied: np.ndarray, length: int) -> bool:
+    """Whether :func:`_runs` can find a run of ``length`` along an axis with this occupancy.
+
+    ``occupied`` says which positions along the axis hold any ink (shearing
+    across the axis does not change it). A run needs that many occupied
+    positions in a row, or half as many at the border (the filters mirror the
+    edge), or a full row. Most one-line images fail this test, and their
+    rule search is skipped.
+    """
+    if not occupied.any():
+        return False
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], occupied.astype(np.int8), [0]))))
+    longest = int((edges[1::2] - edges[::2]).max())
+    return longest >= occupied.size or 2 * longest >= length
+
+
 def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
     """Printed rules (ruling, form lines, comb boxes, margins) in a page's ink.
 
@@ -232,17 +248,22 @@ def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
     """
     h, w = faint.shape
     slope = math.tan(math.radians(skew))
-    flat, shifts, pad = _shear_rows(faint, slope)
     hlen = int(max(40, RULE_LENGTH * text_h))
-    horiz = _runs(flat, hlen, axis=1)
-    # Vertical rules are perpendicular to the horizontal ones: shear the columns.
-    up, vshifts, vpad = _shear_rows(faint.T, -slope)
-    tall = _runs(up, int(max(30, VRULE_LENGTH * text_h)), axis=1)
-    walls = _runs(up, max(6, int(0.6 * text_h)), axis=1)
-    horiz_up = _shear_rows(_unshear_rows(horiz, shifts, pad, h).T, -slope)[0]
-    walls = _comb_walls(walls.T, horiz_up.T, text_h).T
-    rules = _unshear_rows(horiz, shifts, pad, h)
-    rules |= _unshear_rows(tall | walls, vshifts, vpad, w).T
+    vlen = int(max(30, VRULE_LENGTH * text_h))
+    rules = np.zeros((h, w), bool)
+    if _may_run(faint.any(axis=0), hlen):
+        flat, shifts, pad = _shear_rows(faint, slope)
+        rules = _unshear_rows(_runs(flat, hlen, axis=1), shifts, pad, h)
+    tall_possible = _may_run(faint.any(axis=1), vlen)
+    if tall_possible or rules.any():
+        # Vertical rules are perpendicular to the horizontal ones: shear the columns.
+        up, vshifts, vpad = _shear_rows(faint.T, -slope)
+        vert = _runs(up, vlen, axis=1) if tall_possible else np.zeros_like(up)
+        if rules.any():  # comb walls stand on a horizontal rule
+            walls = _runs(up, max(6, int(0.6 * text_h)), axis=1)
+            horiz_up = _shear_rows(rules.T, -slope)[0]
+            vert |= _comb_walls(walls.T, horiz_up.T, text_h).T
+        rules |= _unshear_rows(vert, vshifts, vpad, w).T
     if not rules.any():
         return rules
     rules = ndimage.binary_dilation(rules, iterations=1) & faint | rules
@@ -455,19 +476,29 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: float) -> np.ndarray:
-    """:func:`find_rules` at half resolution when the writing is large enough (4x faster)."""
+def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: float):
+    """:func:`find_rules` at half resolution when the writing is large enough (4x faster).
+
+    Also returns the components of ``mask`` when they were computed on the way
+    (None otherwise): with no rules found they are the page's components.
+    """
     f = 2 if min(mask.shape) >= 400 else 1
     small = _pool(mask, f) if f > 1 else mask
-    text_h = _text_height(_Comps.of(small))
+    comps = _Comps.of(small)
+    text_h = _text_height(comps)
     if f == 1 or text_h < 14:
-        return find_rules(faint, skew, _text_height(_Comps.of(mask)) if f > 1 else text_h)
+        if f > 1:
+            comps = _Comps.of(mask)
+            text_h = _text_height(comps)
+        return find_rules(faint, skew, text_h), comps
     rules = find_rules(_pool(faint, f), skew, text_h)
     h, w = faint.shape
-    return np.repeat(np.repeat(rules, f, axis=0), f, axis=1)[:h, :w] & faint
+    return np.repeat(np.repeat(rules, f, axis=0), f, axis=1)[:h, :w] & faint, None
 
 
-def find_lines(gray: np.ndarray, *, field_gap: float = FIELD_GAP) -> Layout:
+def find_lines(
+    gray: np.ndarray, *, field_gap: float = FIELD_GAP, ink: InkMap | None = None
+) -> Layout:
     """Every line of writing on a page, in reading order.
 
     Parameters
@@ -477,6 +508,9 @@ def find_lines(gray: np.ndarray, *, field_gap: float = FIELD_GAP) -> Layout:
     field_gap : float
         Horizontal gap, in line heights, beyond which two pieces of writing on
         one row are separate fields.
+    ink : InkMap, optional
+        ``ink_map(gray)`` when the caller has it already (the page reader
+        shares it with the line reader); computed here otherwise.
 
     Returns
     -------
@@ -484,15 +518,15 @@ def find_lines(gray: np.ndarray, *, field_gap: float = FIELD_GAP) -> Layout:
         The lines (boxes and crops in ``gray``'s pixels), the page's skew, the
         rules removed and the text height; ``reason`` when there are no lines.
     """
-    ink = ink_map(gray)
+    ink = ink_map(gray) if ink is None else ink
     empty = np.zeros(gray.shape, bool)
     if ink.reason:
         return Layout([], 0.0, empty, 0.0, ink.reason)
     faint = ink.mask | (ink.ink > 0.1)
     skew = estimate_skew(ink.mask)
-    rules = _rules_pooled(faint, ink.mask, skew)
-    clean = ink.mask & ~rules
-    comps = _Comps.of(clean)
+    rules, comps = _rules_pooled(faint, ink.mask, skew)
+    if comps is None or rules.any():
+        comps = _Comps.of(ink.mask & ~rules)
     text_h = _text_height(comps)
     if comps.area.size == 0 or text_h <= 0:
         return Layout([], skew, rules, 0.0, "only printed rules found")

@@ -210,7 +210,10 @@ def read_page(
     reader = line_reader if line_reader is not None else SegmentReader()
     loaded = load_image(source, name=path)  # errors name the document, not "<N bytes>"
     gray, scale = _working(loaded, max_pixels)
-    lay = find_lines(gray) if min(gray.shape) >= 3 else Layout([], 0.0, gray > 2, 0.0, "tiny")
+    if min(gray.shape) < 3:
+        lay = Layout([], 0.0, gray > 2, 0.0, "tiny")
+    else:  # at working size the layout and the one-line reader share one ink map
+        lay = find_lines(gray, ink=loaded.ink() if gray is loaded.gray else None)
     if len(lay.lines) <= 1 and not lay.rules.any():
         lines, skipped, reason = _one_line(reader, source, loaded, lay, scale, min_confidence)
         return PageResult(path, page, lines, skipped, reason or None, loaded.size)

@@ -30,12 +30,15 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.errors import InputError
+
+if TYPE_CHECKING:
+    from digitrec.vision.normalize import InkMap
 
 __all__ = [
     "MAX_PIXELS",
@@ -90,9 +93,12 @@ class Loaded:
         full resolution; None when ``gray`` is already full size.
     offset : tuple of int
         Input pixel of ``gray``'s top-left corner (non-zero for a region).
+
+    The ink map of ``gray`` is computed once, by whoever needs it first
+    (:meth:`ink`): the page layout and the reader of a one-line page share it.
     """
 
-    __slots__ = ("full", "gray", "offset", "scale", "size")
+    __slots__ = ("_ink", "full", "gray", "offset", "scale", "size")
 
     def __init__(
         self,
@@ -107,6 +113,22 @@ class Loaded:
         self.size = size
         self.full = full
         self.offset = offset
+        self._ink: InkMap | None = None
+
+    def ink(self) -> InkMap:
+        """The ink map of ``gray`` (:func:`~digitrec.vision.normalize.ink_map`), computed once.
+
+        Returns
+        -------
+        InkMap
+            Shared by every caller: treat its arrays as read-only.
+        """
+        if self._ink is None:
+            # Imported here: loading an image needs neither scipy nor scikit-image.
+            from digitrec.vision.normalize import ink_map
+
+            self._ink = ink_map(self.gray)
+        return self._ink
 
 
 def describe(source: Any) -> str:

@@ -130,7 +130,7 @@ def _prepare(image: Any) -> _Job:
     if g.size == 0 or min(g.shape) < 3:
         w, h = loaded.size
         return _Job(loaded, None, [], f"image too small ({w}x{h} pixels)")
-    ink = ink_map(g)
+    ink = loaded.ink()  # already there when the page layout has read this image
     if ink.reason:
         return _Job(loaded, ink, [], ink.reason)
     if loaded.full is not None:
