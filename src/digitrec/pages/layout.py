@@ -32,7 +32,9 @@ rules, the other lines' ink and the noise are painted over with paper.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,6 +71,7 @@ class Line:
     crop : numpy.ndarray
         float32 grey (0 = black) region around the line, with everything that
         is not this line's ink (rules, other lines, specks) painted as paper.
+        Painted on first use: a one-line page, read whole, never needs it.
     origin : tuple of int
         Working pixel of the crop's top-left corner.
     height : float
@@ -76,9 +79,16 @@ class Line:
     """
 
     box: tuple[int, int, int, int]
-    crop: np.ndarray = field(repr=False)
+    _crop: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
     origin: tuple[int, int]
     height: float
+
+    @property
+    def crop(self) -> np.ndarray:
+        """The line's crop (see the class docstring), painted once."""
+        if callable(self._crop):
+            self._crop = self._crop()
+        return self._crop
 
 
 @dataclass
@@ -444,25 +454,29 @@ def _reading_order(boxes: list[tuple[int, int, int, int]], centres: list[float],
     return [k for row in rows for k in sorted(row, key=lambda k: boxes[k][0])]
 
 
+def _window(box: tuple[int, int, int, int], pad: int, shape) -> tuple[int, int, int, int]:
+    """``box`` grown by ``pad`` on every side, within the page: (x0, y0, x1, y1)."""
+    x, y, w, h = box
+    H, W = shape
+    return max(0, x - pad), max(0, y - pad), min(W, x + w + pad), min(H, y + h + pad)
+
+
 def _crop(
     gray: np.ndarray,
     c: _Comps,
     members: list[int],
     faint: np.ndarray,
-    box: tuple[int, int, int, int],
-    pad: int,
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """The line's region with every other mark painted over with paper."""
-    x, y, w, h = box
-    H, W = gray.shape
-    x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(W, x + w + pad), min(H, y + h + pad)
+    window: tuple[int, int, int, int],
+) -> np.ndarray:
+    """The line's region (``window``) with every other mark painted over with paper."""
+    x0, y0, x1, y1 = window
     region = gray[y0:y1, x0:x1].copy()
     mine = np.isin(c.labels[y0:y1, x0:x1], np.asarray(members) + 1)
     own = ndimage.binary_dilation(mine, iterations=2)
     erase = ndimage.binary_dilation(faint[y0:y1, x0:x1] & ~mine, iterations=1) & ~own
     if erase.any():
         region[erase] = float(np.median(region))
-    return region, (x0, y0)
+    return region
 
 
 def _pool(mask: np.ndarray, f: int) -> np.ndarray:
@@ -549,8 +563,9 @@ def find_lines(
         tall = [m for m in ids if comps.h[m] >= TALL * text_h] or ids
         lh = float(np.median(comps.h[tall]))
         box = (x0, y0, x1 - x0, y1 - y0)
-        crop, origin = _crop(gray, comps, ids, faint, box, max(2, int(0.25 * lh)))
-        lines.append(Line(box, crop, origin, lh))
+        win = _window(box, max(2, int(0.25 * lh)), gray.shape)
+        crop = functools.partial(_crop, gray, comps, ids, faint, win)
+        lines.append(Line(box, crop, win[:2], lh))
         xc = (x0 + x1) / 2
         centres.append((y0 + y1) / 2 - slope * xc)
         heights.append(lh)
