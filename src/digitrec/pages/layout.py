@@ -101,6 +101,8 @@ class Layout:
         In reading order.
     skew : float
         The page's tilt in degrees (positive: lines rise to the right).
+        Measured on first use when the lines did not depend on it (a single
+        mark of ink and no rule).
     rules : numpy.ndarray
         bool mask of the printed rules removed.
     text_height : float
@@ -110,10 +112,17 @@ class Layout:
     """
 
     lines: list[Line]
-    skew: float
+    _skew: float | Callable[[], float]
     rules: np.ndarray = field(repr=False)
     text_height: float
     reason: str | None = None
+
+    @property
+    def skew(self) -> float:
+        """The page's tilt in degrees (see the class docstring)."""
+        if callable(self._skew):
+            self._skew = self._skew()
+        return self._skew
 
 
 def _profile_score(ys: np.ndarray, xs: np.ndarray, slope: float, bins: int) -> float:
@@ -238,6 +247,17 @@ def _may_run(occupied: np.ndarray, length: int) -> bool:
     return longest >= occupied.size or 2 * longest >= length
 
 
+def _rule_lengths(text_h: float) -> tuple[int, int]:
+    """Shortest horizontal and vertical rule, in pixels, for writing ``text_h`` tall."""
+    return int(max(40, RULE_LENGTH * text_h)), int(max(30, VRULE_LENGTH * text_h))
+
+
+def _may_hold_rules(faint: np.ndarray, text_h: float) -> bool:
+    """False when :func:`find_rules` cannot find any rule, whatever the skew."""
+    hlen, vlen = _rule_lengths(text_h)
+    return _may_run(faint.any(axis=0), hlen) or _may_run(faint.any(axis=1), vlen)
+
+
 def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
     """Printed rules (ruling, form lines, comb boxes, margins) in a page's ink.
 
@@ -258,8 +278,7 @@ def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
     """
     h, w = faint.shape
     slope = math.tan(math.radians(skew))
-    hlen = int(max(40, RULE_LENGTH * text_h))
-    vlen = int(max(30, VRULE_LENGTH * text_h))
+    hlen, vlen = _rule_lengths(text_h)
     rules = np.zeros((h, w), bool)
     if _may_run(faint.any(axis=0), hlen):
         flat, shifts, pad = _shear_rows(faint, slope)
@@ -490,11 +509,12 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: float):
+def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: Callable[[], float]):
     """:func:`find_rules` at half resolution when the writing is large enough (4x faster).
 
-    Also returns the components of ``mask`` when they were computed on the way
-    (None otherwise): with no rules found they are the page's components.
+    ``skew`` is called only when a rule may be there. Also returns the
+    components of ``mask`` when they were computed on the way (None
+    otherwise): with no rules found they are the page's components.
     """
     f = 2 if min(mask.shape) >= 400 else 1
     small = _pool(mask, f) if f > 1 else mask
@@ -504,8 +524,13 @@ def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: float):
         if f > 1:
             comps = _Comps.of(mask)
             text_h = _text_height(comps)
-        return find_rules(faint, skew, text_h), comps
-    rules = find_rules(_pool(faint, f), skew, text_h)
+        if not _may_hold_rules(faint, text_h):
+            return np.zeros(faint.shape, bool), comps
+        return find_rules(faint, skew(), text_h), comps
+    pooled = _pool(faint, f)
+    if not _may_hold_rules(pooled, text_h):
+        return np.zeros(faint.shape, bool), None
+    rules = find_rules(pooled, skew(), text_h)
     h, w = faint.shape
     return np.repeat(np.repeat(rules, f, axis=0), f, axis=1)[:h, :w] & faint, None
 
@@ -537,13 +562,14 @@ def find_lines(
     if ink.reason:
         return Layout([], 0.0, empty, 0.0, ink.reason)
     faint = ink.mask | (ink.ink > 0.1)
-    skew = estimate_skew(ink.mask)
+    # Measured once, and only when the rules or the grouping depend on it.
+    skew = functools.cache(functools.partial(estimate_skew, ink.mask))
     rules, comps = _rules_pooled(faint, ink.mask, skew)
     if comps is None or rules.any():
         comps = _Comps.of(ink.mask & ~rules)
     text_h = _text_height(comps)
     if comps.area.size == 0 or text_h <= 0:
-        return Layout([], skew, rules, 0.0, "only printed rules found")
+        return Layout([], skew(), rules, 0.0, "only printed rules found")
     h = comps.h
     specks = comps.area < max(4.0, 0.006 * text_h**2)
     stains = h > STAIN_HEIGHT * text_h
@@ -552,7 +578,8 @@ def find_lines(
     sub = _Comps(
         comps.labels, *(a[idx] for a in (comps.y0, comps.y1, comps.x0, comps.x1)), comps.area[idx]
     )
-    slope = math.tan(math.radians(skew))
+    # A single mark makes one line at any slope: the skew is then left to Layout.skew.
+    slope = math.tan(math.radians(skew())) if idx.size > 1 else 0.0
     groups = _group(sub, slope, text_h, field_gap)
     groups = sorted(groups, key=lambda g: -int(sub.area[g].sum()))[:MAX_LINES]
     lines, centres, heights = [], [], []
