@@ -27,6 +27,10 @@ Tesseract ``--psm 4`` with a digits-and-separators whitelist when installed):
   what skew correction, rule removal and field grouping add.
 * ``ms_per_page``, ``ms_per_line_image`` (one line cropped from a page) and
   ``six_line_page_vs_one_line``: the time of a 6-line page over one line's.
+* ``one_line_overhead``: what the page layer costs on a one-line image, as
+  the time of ``read_page`` over ``digitrec.read`` (the segment-and-classify
+  reader alone) on the same images in the same run: the line images above,
+  and a 280 x 280 drawn digit (the drawing page's canvas) read from a PNG.
 
 The result is also written to ``benchmarks/results/pages.json``.
 """
@@ -44,8 +48,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
+import digitrec
 from digitrec.pages.layout import find_lines
 from digitrec.pages.read import PAGE_PIXELS, _working, read_page
 from digitrec.testing.fonts import HELD_OUT_FONTS, held_out_fonts
@@ -174,6 +179,37 @@ def _line_images(page, rng) -> list[np.ndarray]:
     return out
 
 
+def _drawing(path: Path) -> Path:
+    """A 7 drawn on a 280 x 280 canvas, as the drawing page sends it, saved as PNG."""
+    img = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(img).line([(70, 60), (210, 60), (120, 230)], fill=0, width=18, joint="curve")
+    img.save(path)
+    return path
+
+
+def _timed(fn, source) -> float:
+    t = time.perf_counter()
+    fn(source)
+    return 1000 * (time.perf_counter() - t)
+
+
+def _overhead(line_images: list[np.ndarray], drawing: Path, repeats: int = 30) -> dict:
+    """read_page over digitrec.read on the same one-line images, interleaved."""
+    out = {}
+    for name, sources in (("line_images", line_images), ("drawing_280", [drawing] * repeats)):
+        page, plain = [], []
+        for im in sources:
+            page.append(_timed(read_page, im))
+            plain.append(_timed(digitrec.read, im))
+        out[name] = {
+            "images": len(sources),
+            "ms_read_page": round(float(np.mean(page)), 2),
+            "ms_digitrec_read": round(float(np.mean(plain)), 2),
+            "read_page_vs_read": round(float(np.sum(page) / np.sum(plain)), 2),
+        }
+    return out
+
+
 def _summary(stats, n: int) -> dict:
     d = {
         "pages_right": round(float(np.mean(stats["right"])), 4),
@@ -220,13 +256,13 @@ def main() -> None:
     for key in ("ms", "ms6", "right", "right_digits"):
         ours[key] = []
     line_ms: list[float] = []
+    line_images: list[np.ndarray] = []
     for p in pages:
         _digitrec_page(p, ours)
         # One-line images timed right after their page: the ratio sees the same load.
         for im in _line_images(p, rng):
-            t = time.perf_counter()
-            read_page(im)
-            line_ms.append(1000 * (time.perf_counter() - t))
+            line_ms.append(_timed(read_page, im))
+            line_images.append(im)
     ms_line = float(np.mean(line_ms)) if line_ms else float("nan")
     result = {
         "benchmark": "pages",
@@ -247,6 +283,8 @@ def main() -> None:
     r = result["digitrec"]
     if r["ms_per_six_line_page"]:
         r["six_line_page_vs_one_line"] = round(r["ms_per_six_line_page"] / ms_line, 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        r["one_line_overhead"] = _overhead(line_images, _drawing(Path(tmp) / "drawing.png"))
     if args.no_tesseract:
         result["tesseract"] = "not run (--no-tesseract)"
     elif shutil.which("tesseract") is None:
