@@ -425,7 +425,7 @@ def _group(c: _Comps, slope: float, text_h: float, gap: float) -> list[list[int]
                 ln["members"].append(int(i))
                 ln["x0"], ln["x1"] = min(ln["x0"], int(c.x0[i])), max(ln["x1"], int(c.x1[i]))
                 break
-    return _merge_fields(lines, gap, c)
+    return _merge_fields(lines, gap, c, slope)
 
 
 def _covered(a: list[int], b: list[int], c: _Comps) -> bool:
@@ -436,27 +436,67 @@ def _covered(a: list[int], b: list[int], c: _Comps) -> bool:
     return inter >= 0.5 * min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
 
 
-def _merge_fields(lines: list[dict], gap: float, c: _Comps) -> list[list[int]]:
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Vertical overlap of two bands ``(centre, height)`` over the smaller height."""
+    (ac, ah), (bc, bh) = a, b
+    ov = min(ac + ah / 2, bc + bh / 2) - max(ac - ah / 2, bc - bh / 2)
+    return ov / max(min(ah, bh), 1.0)
+
+
+def _same_row(ln: dict, m: dict, slope: float, c: _Comps) -> bool:
+    """Whether two lines are pieces of one row, in the sheared frame or the page's own.
+
+    The skew of a short row (a few digits at random heights) is ill-measured,
+    and shearing by a wrong one can push its ends apart. Where the two frames
+    differ by at most half a line height between the lines' centres, the
+    skew cannot tell them apart, so the page's own frame decides too: two
+    separate rows are a line spacing apart in both.
+    """
+    if _overlap(ln["band"], m["band"]) >= 0.5:
+        return True
+    h = max(ln["band"][1], m["band"][1])
+    xc = [float(np.median((c.x0[g["members"]] + c.x1[g["members"]]) / 2)) for g in (ln, m)]
+    if abs(slope * (xc[0] - xc[1])) > 0.5 * h:
+        return False
+    own = [
+        (float(np.median((c.y0[g["members"]] + c.y1[g["members"]]) / 2)), g["band"][1])
+        for g in (ln, m)
+    ]
+    return _overlap(own[0], own[1]) >= 0.5
+
+
+def _merge_fields(lines: list[dict], gap: float, c: _Comps, slope: float) -> list[list[int]]:
     """Join pieces of one row left apart only by small marks (lower-case letters, dots).
 
     Lines whose boxes mostly overlap are one line too (a short line whose tilt
-    was misjudged).
+    was misjudged). Only the merged lines are returned: a piece folded into
+    another is not a line of its own (its ink would be read twice). A merge
+    grows a line, which may then cover a piece already passed over, so the
+    passes repeat until none merges.
     """
+    while True:
+        out = _merge_pass(lines, gap, c, slope)
+        if len(out) == len(lines):
+            return [ln["members"] for ln in out]
+        lines = out
+
+
+def _merge_pass(lines: list[dict], gap: float, c: _Comps, slope: float) -> list[dict]:
+    """One left-to-right pass of :func:`_merge_fields`: the lines left after it."""
     lines = sorted(lines, key=lambda ln: ln["x0"])
     out: list[dict] = []
     for ln in lines:
-        lc, lh = ln["band"]
         for m in out:
-            mc, mh = m["band"]
-            ov = min(lc + lh / 2, mc + mh / 2) - max(lc - lh / 2, mc - mh / 2)
-            row = ov >= 0.5 * min(lh, mh) and ln["x0"] - m["x1"] <= gap * max(lh, mh)
-            if row or _covered(ln["members"], m["members"], c):
-                m["members"] += ln["members"]
+            near = ln["x0"] - m["x1"] <= gap * max(ln["band"][1], m["band"][1])
+            if (near and _same_row(ln, m, slope, c)) or _covered(ln["members"], m["members"], c):
+                m["members"] = m["members"] + ln["members"]
                 m["x1"] = max(m["x1"], ln["x1"])
+                # The row is as tall as its taller piece (not a dot that started it).
+                m["band"] = max(m["band"], ln["band"], key=lambda b: b[1])
                 break
         else:
             out.append(ln)
-    return [ln["members"] for ln in lines]
+    return out
 
 
 def _reading_order(boxes: list[tuple[int, int, int, int]], centres: list[float], heights):
