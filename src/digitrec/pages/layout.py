@@ -418,6 +418,7 @@ def _group(c: _Comps, slope: float, text_h: float, gap: float) -> list[list[int]
         best["band"] = _band(best["members"], yc, h)
     lines = _absorb(lines, c, yc, h)
     small = np.flatnonzero(h < TALL * text_h)
+    loose: list[int] = []  # small marks no line took (yet)
     for i in small[np.argsort(c.x0[small], kind="stable")]:  # left to right: marks chain up
         for ln in lines:
             lc, lh = ln["band"]
@@ -425,7 +426,9 @@ def _group(c: _Comps, slope: float, text_h: float, gap: float) -> list[list[int]
                 ln["members"].append(int(i))
                 ln["x0"], ln["x1"] = min(ln["x0"], int(c.x0[i])), max(ln["x1"], int(c.x1[i]))
                 break
-    return _merge_fields(lines, gap, c, slope)
+        else:
+            loose.append(int(i))
+    return _merge_fields(lines, gap, c, slope, loose)
 
 
 def _covered(a: list[int], b: list[int], c: _Comps) -> bool:
@@ -465,7 +468,30 @@ def _same_row(ln: dict, m: dict, slope: float, c: _Comps) -> bool:
     return _overlap(own[0], own[1]) >= 0.5
 
 
-def _merge_fields(lines: list[dict], gap: float, c: _Comps, slope: float) -> list[list[int]]:
+def _bridged_gap(m: dict, ln: dict, loose: list[int], c: _Comps, slope: float):
+    """Widest stretch of paper between ``m``'s right end and ``ln``'s left end, and its marks.
+
+    Small marks that no line took but that sit in the band of either line
+    between them (a faint digit broken into specks) fill the gap they lie in,
+    so that they do not split a number into two fields.
+    """
+    lo, hi = m["x1"], ln["x0"]
+    if hi <= lo or not loose:
+        return hi - lo, []
+    ids = np.asarray(loose)
+    xc = (c.x0[ids] + c.x1[ids]) / 2.0
+    yc = (c.y0[ids] + c.y1[ids]) / 2.0 - slope * xc
+    in_band = [np.abs(yc - bc) <= 0.75 * bh for bc, bh in (m["band"], ln["band"])]
+    marks = ids[(xc > lo) & (xc < hi) & (in_band[0] | in_band[1])]
+    widest, reached = 0, lo
+    for k in marks[np.argsort(c.x0[marks], kind="stable")]:
+        widest, reached = max(widest, int(c.x0[k]) - reached), max(reached, int(c.x1[k]))
+    return max(widest, hi - reached), [int(k) for k in marks]
+
+
+def _merge_fields(
+    lines: list[dict], gap: float, c: _Comps, slope: float, loose: list[int]
+) -> list[list[int]]:
     """Join pieces of one row left apart only by small marks (lower-case letters, dots).
 
     Lines whose boxes mostly overlap are one line too (a short line whose tilt
@@ -475,21 +501,30 @@ def _merge_fields(lines: list[dict], gap: float, c: _Comps, slope: float) -> lis
     passes repeat until none merges.
     """
     while True:
-        out = _merge_pass(lines, gap, c, slope)
+        out = _merge_pass(lines, gap, c, slope, loose)
         if len(out) == len(lines):
             return [ln["members"] for ln in out]
         lines = out
 
 
-def _merge_pass(lines: list[dict], gap: float, c: _Comps, slope: float) -> list[dict]:
-    """One left-to-right pass of :func:`_merge_fields`: the lines left after it."""
+def _merge_pass(
+    lines: list[dict], gap: float, c: _Comps, slope: float, loose: list[int]
+) -> list[dict]:
+    """One left-to-right pass of :func:`_merge_fields`: the lines left after it.
+
+    The loose marks that bridge two merged pieces join the line (and leave ``loose``).
+    """
     lines = sorted(lines, key=lambda ln: ln["x0"])
     out: list[dict] = []
     for ln in lines:
         for m in out:
-            near = ln["x0"] - m["x1"] <= gap * max(ln["band"][1], m["band"][1])
-            if (near and _same_row(ln, m, slope, c)) or _covered(ln["members"], m["members"], c):
-                m["members"] = m["members"] + ln["members"]
+            widest, marks = _bridged_gap(m, ln, loose, c, slope)
+            near = widest <= gap * max(ln["band"][1], m["band"][1])
+            row = near and _same_row(ln, m, slope, c)
+            if row or _covered(ln["members"], m["members"], c):
+                bridge = marks if row else []
+                m["members"] = m["members"] + bridge + ln["members"]
+                loose[:] = [k for k in loose if k not in bridge]
                 m["x1"] = max(m["x1"], ln["x1"])
                 # The row is as tall as its taller piece (not a dot that started it).
                 m["band"] = max(m["band"], ln["band"], key=lambda b: b[1])
