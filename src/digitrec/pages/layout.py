@@ -44,8 +44,9 @@ from digitrec.vision.normalize import InkMap, ink_map
 
 __all__ = ["FIELD_GAP", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
 
-#: A horizontal gap wider than this many line heights separates two fields on one row.
-FIELD_GAP = 2.5
+#: A horizontal gap wider than this many line heights separates two fields on one row
+#: (a faint digit lost inside a number can leave close to 3; generated pages put fields 4.5+ apart).
+FIELD_GAP = 3.0
 #: Skew search range (degrees) and its coarse and fine steps.
 MAX_SKEW = 6.0
 #: A horizontal rule is at least this many text heights long ...
