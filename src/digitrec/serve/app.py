@@ -126,27 +126,16 @@ def create_app(
         from digitrec.vision.io import MAX_PIXELS
 
         max_pixels = MAX_PIXELS
-    _check_positive(
-        max_upload_bytes=max_upload_bytes,
-        max_pixels=max_pixels,
-        request_timeout_s=request_timeout_s,
-        max_batch_files=max_batch_files,
-        body_timeout_s=body_timeout_s,
-        max_pages=max_pages,
-    )
+    names = "max_upload_bytes max_pixels request_timeout_s max_batch_files body_timeout_s max_pages"
+    values = (max_upload_bytes, max_pixels, request_timeout_s, max_batch_files, body_timeout_s)
+    _check_positive(dict(zip(names.split(), (*values, max_pages), strict=True)))
     metrics = ServiceMetrics()
     if reader is None:
         with metrics.model_load.time():
             reader = VisionReader(model)
+    limits = {"max_pixels": max_pixels, "timeout_s": request_timeout_s, "max_pages": max_pages}
     workers = workers or min(8, os.cpu_count() or 1)
-    runner = ReadRunner(
-        reader,
-        max_pixels=max_pixels,
-        timeout_s=request_timeout_s,
-        workers=workers,
-        max_pages=max_pages,
-        metrics=metrics,
-    )
+    runner = ReadRunner(reader, workers=workers, metrics=metrics, **limits)
     readiness = Readiness(on_ready=_ready_metrics(metrics))
     app = _app(runner, readiness)
     _read_routes(app, runner, max_upload_bytes, max_batch_files)
@@ -156,7 +145,7 @@ def create_app(
     return app
 
 
-def _check_positive(**limits: float) -> None:
+def _check_positive(limits: dict[str, float]) -> None:
     for name, value in limits.items():
         if not value > 0:
             raise InputError(f"create_app: {name} must be positive, found {value!r}")
