@@ -394,6 +394,8 @@ def test_slow_body_gets_408_without_blocking_others() -> None:
         # than the body deadline: warm up, so the race below is only the two uploads.
         await call(app, fast_body)
         slow_task = asyncio.create_task(slow_call())
+        while not done:  # the slow upload has begun before the fast one is sent
+            await asyncio.sleep(0.01)
         fast = await call(app, fast_body)
         done.append("fast done")
         return fast, await slow_task
