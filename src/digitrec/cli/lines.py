@@ -29,6 +29,10 @@ def train_lines_cmd(
     calibration: Annotated[
         int, typer.Option("--calibration", min=20, help="Fresh lines for calibration.")
     ] = 1500,
+    init_from: Annotated[
+        Path | None,
+        typer.Option("--init-from", help="Continue training this line model folder."),
+    ] = None,
 ) -> None:
     """Train the CTC line reader on generated lines; calibrate; save weights, ONNX, card."""
     from digitrec.lines.train import train_lines
@@ -42,6 +46,7 @@ def train_lines_cmd(
         threads=threads,
         workers=workers,
         n_calibration=calibration,
+        init_from=str(init_from) if init_from else None,
         log=lambda m: console.print(m, highlight=False, markup=False),
     )
     m = meta["metrics"]

@@ -29,6 +29,8 @@ class Token:
         Its frames ``[start, end)``.
     top3 : list of (str, float)
         The three likeliest characters at its peak frame (blank excluded, renormalised).
+    box : tuple of int, optional
+        Its box in input pixels, when a reader found it otherwise than by frames.
     """
 
     char: str
@@ -36,6 +38,7 @@ class Token:
     start: int
     end: int
     top3: list[tuple[str, float]]
+    box: tuple[int, int, int, int] | None = None
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -98,6 +98,7 @@ def save_line_model(net: LineNet, folder: str | os.PathLike, meta: dict[str, Any
     return folder
 
 
-def state_from_arrays(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Tensors for ``LineNet.load_state_dict`` from saved arrays."""
-    return {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+def state_from_arrays(net: LineNet, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Tensors for ``net.load_state_dict`` from saved arrays (0-d counters come back as (1,))."""
+    shapes = {k: v.shape for k, v in net.state_dict().items()}
+    return {k: torch.from_numpy(np.array(v).reshape(shapes[k])) for k, v in arrays.items()}

@@ -9,7 +9,9 @@
     wrapped in the same result type (digits only, no separators, no rejection
     of letters).
 ``"combined"``
-    The CTC reading, each digit checked by the digit CNN on the CTC's box.
+    The CTC model decides what the line holds: where it reads words or
+    separators its reading stands; where it reads a plain run of digits, the
+    segment-and-classify reader (the stronger digit reader) reads the line.
 
 The output marks skipped content in ``skipped``: one entry per word or mark
 (``kind="word"``) and per separator dropped from the end of a number
@@ -29,7 +31,7 @@ from digitrec.errors import InputError
 from digitrec.lines import calibrate
 from digitrec.lines.decode import Token, greedy, line_score, numbers, softmax
 from digitrec.lines.prep import Prepared, prepare
-from digitrec.lines.spec import NOT_DIGIT, STRIDE
+from digitrec.lines.spec import DIGITS, NOT_DIGIT, STRIDE
 from digitrec.vision.io import Loaded, load_image
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "READERS",
     "CharResult",
     "LineResult",
+    "deskewed_box",
     "ink_box",
     "read_line",
     "spans",
@@ -153,9 +156,13 @@ def _token_box(span: tuple[int, int], p: Prepared, loaded: Loaded) -> Box:
     r0, r1, c0, c1 = ink_box(span, p)
     top, left, h, w = p.crop
     sx, sy = w / p.x.shape[1], h / p.x.shape[0]
-    rr = np.array([r0, r0, r1, r1]) * sy + top
-    cc = np.array([c0, c1, c0, c1]) * sx + left
-    wr, wc = p.to_working(rr, cc)
+    return deskewed_box((top + r0 * sy, top + r1 * sy, left + c0 * sx, left + c1 * sx), p, loaded)
+
+
+def deskewed_box(edges: tuple[float, float, float, float], p: Prepared, loaded: Loaded) -> Box:
+    """Input-pixel box of a region ``(r0, r1, c0, c1)`` of the deskewed working image."""
+    r0, r1, c0, c1 = edges
+    wr, wc = p.to_working(np.array([r0, r0, r1, r1]), np.array([c0, c1, c0, c1]))
     s, (iw, ih), (ox, oy) = loaded.scale, loaded.size, loaded.offset
     x0, x1 = max(0, math.floor(ox + wc.min() * s)), min(iw, math.ceil(ox + wc.max() * s))
     y0, y1 = max(0, math.floor(oy + wr.min() * s)), min(ih, math.ceil(oy + wr.max() * s))
@@ -179,7 +186,7 @@ def _result(
         CharResult(
             tk.char if tk.confidence >= min_confidence else "?",
             tk.confidence,
-            _token_box(box[id(tk)], p, loaded),
+            tk.box or _token_box(box[id(tk)], p, loaded),
             tk.top3,
         )
         for n in nums
@@ -190,7 +197,7 @@ def _result(
         {
             "kind": "word" if tk.char == NOT_DIGIT else "separator",
             "char": None if tk.char == NOT_DIGIT else tk.char,
-            "box": list(_token_box(box[id(tk)], p, loaded)),
+            "box": list(tk.box or _token_box(box[id(tk)], p, loaded)),
             "confidence": round(tk.confidence, 6),
         }
         for tk in skipped
@@ -294,8 +301,9 @@ def read_line(
     if isinstance(p, str):
         return LineResult("", 0.0, [], p, [], True, reader)
     conf = calibrate.apply(model.calibration, line_score(probs, tokens))
-    if reader == "combined":
-        from digitrec.lines.combine import check_digits
-
-        tokens, conf = check_digits(p, tokens, conf)
+    if reader == "combined" and tokens and all(tk.char in DIGITS for tk in tokens):
+        # a plain run of digits: the segment reader is the stronger digit reader
+        res = _segment(loaded, min_confidence)
+        res.reader = reader
+        return res
     return _result(loaded, p, tokens, conf, min_confidence, reader)

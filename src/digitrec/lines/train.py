@@ -128,6 +128,7 @@ def train_lines(
     threads: int = 2,
     workers: int = 1,
     n_calibration: int = 1500,
+    init_from: str | None = None,
     log=print,
 ) -> dict[str, Any]:
     """Train, calibrate and save a line model to ``out``; returns its metadata.
@@ -144,6 +145,8 @@ def train_lines(
         Lines per step, peak learning rate, torch threads, data worker processes.
     n_calibration : int
         Fresh training-font lines used to calibrate the line confidence.
+    init_from : str, optional
+        A line model folder to continue training from (its training record is kept).
     """
     from digitrec.lines.export import save_line_model
     from digitrec.lines.net import LineNet
@@ -151,6 +154,19 @@ def train_lines(
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     net = LineNet()
+    previous = None
+    if init_from:
+        from digitrec.lines.export import state_from_arrays
+        from digitrec.models.cnn.spec import file_sha256
+        from digitrec.models.store import load_saved
+
+        saved = load_saved(init_from, kind="lines")
+        net.load_state_dict(state_from_arrays(net, saved.arrays))
+        previous = {
+            "init_from_sha256": file_sha256(saved.path),
+            "previous": saved.meta.get("training"),
+        }
+        log(f"continuing from {saved.path}")
     loader = torch.utils.data.DataLoader(
         LineBatches(batch_size, seed),
         batch_size=None,
@@ -167,7 +183,12 @@ def train_lines(
     from digitrec.models.store import save_model
 
     arrays = {k: v.detach().contiguous().numpy() for k, v in net.state_dict().items()}
-    save_model(out, "lines", arrays, {"name": "lines", "stage": "trained, not yet calibrated"})
+    save_model(
+        out,
+        "lines",
+        arrays,
+        {"name": "lines", "stage": "trained, not yet calibrated", "training": previous},
+    )
     log(f"trained {train_seconds:.0f}s; calibrating on {n_calibration} fresh lines")
     calibration, metrics = _calibrate(net, n_calibration, seed)
     meta = {
@@ -184,6 +205,7 @@ def train_lines(
             "history": history,
             "fonts": sorted(training_fonts()),
             "digits": "MNIST training set (60000 images; t10k never used)",
+            **(previous or {}),
         },
     }
     save_line_model(net, out, meta)
