@@ -78,4 +78,4 @@ def read_line_cmd(
             out.print(json.dumps({"path": str(path), **res.to_dict()}), highlight=False)
         else:
             note = f"  ({res.reason})" if res.reason else ""
-            out.print(f"{path}\t{res.text}\t{res.confidence:.3f}{note}", highlight=False)
+            typer.echo(f"{path}\t{res.text}\t{res.confidence:.3f}{note}")

@@ -30,8 +30,6 @@ ONNX_OUTPUT = "logits"  # float32 (n, W / 4, 16): blank + CLASSES
 
 
 def _export_onnx(net: LineNet, path: Path, metadata: dict[str, str]) -> None:
-    import onnx
-
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
@@ -45,16 +43,23 @@ def _export_onnx(net: LineNet, path: Path, metadata: dict[str, str]) -> None:
             opset_version=17,
             dynamo=False,
         )
-        model = onnx.load(tmp)
-        for key, value in metadata.items():
-            model.metadata_props.add(key=key, value=str(value))
-        model.doc_string = f"digitrec line reader: {ONNX_INPUT} -> CTC {ONNX_OUTPUT}"
-        onnx.checker.check_model(model)
-        onnx.save(model, tmp)
+        _stamp(tmp, metadata)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # gone already after a successful replace
+
+
+def _stamp(onnx_file: str, metadata: dict[str, str]) -> None:
+    """Record the origin in the ONNX file's metadata and check the graph."""
+    import onnx
+
+    model = onnx.load(onnx_file)
+    model.metadata_props.extend(
+        onnx.StringStringEntryProto(key=k, value=str(v)) for k, v in metadata.items()
+    )
+    model.doc_string = f"digitrec line reader: {ONNX_INPUT} -> CTC {ONNX_OUTPUT}"
+    onnx.checker.check_model(model)
+    onnx.save(model, onnx_file)
 
 
 def save_line_model(net: LineNet, folder: str | os.PathLike, meta: dict[str, Any]) -> Path:
