@@ -154,19 +154,7 @@ def train_lines(
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     net = LineNet()
-    previous = None
-    if init_from:
-        from digitrec.lines.export import state_from_arrays
-        from digitrec.models.cnn.spec import file_sha256
-        from digitrec.models.store import load_saved
-
-        saved = load_saved(init_from, kind="lines")
-        net.load_state_dict(state_from_arrays(net, saved.arrays))
-        previous = {
-            "init_from_sha256": file_sha256(saved.path),
-            "previous": saved.meta.get("training"),
-        }
-        log(f"continuing from {saved.path}")
+    previous = _init(net, init_from, log) if init_from else None
     loader = torch.utils.data.DataLoader(
         LineBatches(batch_size, seed),
         batch_size=None,
@@ -211,6 +199,18 @@ def train_lines(
     save_line_model(net, out, meta)
     log(f"saved to {out}: {metrics}")
     return meta
+
+
+def _init(net, init_from: str, log) -> dict[str, Any]:
+    """Load a saved line model's weights into ``net``; returns what the card records."""
+    from digitrec.lines.export import state_from_arrays
+    from digitrec.models.cnn.spec import file_sha256
+    from digitrec.models.store import load_saved
+
+    saved = load_saved(init_from, kind="lines")
+    net.load_state_dict(state_from_arrays(net, saved.arrays))
+    log(f"continuing from {saved.path}")
+    return {"init_from_sha256": file_sha256(saved.path), "previous": saved.meta.get("training")}
 
 
 def _calibrate(net, n: int, seed: int) -> tuple[dict, dict]:
