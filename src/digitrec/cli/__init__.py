@@ -14,6 +14,7 @@ from digitrec.cli import (  # noqa: F401  (registers commands)
     cnn,
     data,
     leaderboard,
+    lines,
     models,
     predict,
     serve,

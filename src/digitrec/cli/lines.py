@@ -1,0 +1,81 @@
+"""`digitrec train lines` and `digitrec read-line`: the segmentation-free line reader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from digitrec.cli.app import app, console, out, train_app
+
+
+@train_app.command("lines")
+def train_lines_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the model into.")] = Path(
+        "models/lines"
+    ),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of everything random.")] = 0,
+    time_budget: Annotated[
+        float, typer.Option("--time-budget", min=1, help="Seconds of training.")
+    ] = 2700.0,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 32,
+    max_lr: Annotated[float, typer.Option("--max-lr", min=0.0, help="Peak learning rate.")] = 3e-3,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="Processes generating lines.")
+    ] = 1,
+    calibration: Annotated[
+        int, typer.Option("--calibration", min=20, help="Fresh lines for calibration.")
+    ] = 1500,
+    init_from: Annotated[
+        Path | None,
+        typer.Option("--init-from", help="Continue training this line model folder."),
+    ] = None,
+) -> None:
+    """Train the CTC line reader on generated lines; calibrate; save weights, ONNX, card."""
+    from digitrec.lines.train import train_lines
+
+    meta = train_lines(
+        str(out_dir),
+        seed=seed,
+        time_budget=time_budget,
+        batch_size=batch_size,
+        max_lr=max_lr,
+        threads=threads,
+        workers=workers,
+        n_calibration=calibration,
+        init_from=str(init_from) if init_from else None,
+        log=lambda m: console.print(m, highlight=False, markup=False),
+    )
+    m = meta["metrics"]
+    console.print(
+        f"calibration lines: accuracy {m['accuracy']:.4f}, ECE {m['ece']:.4f}; saved to {out_dir}"
+    )
+
+
+@app.command("read-line")
+def read_line_cmd(
+    images: Annotated[list[Path], typer.Argument(help="Line images to read.")],
+    reader: Annotated[
+        str, typer.Option("--reader", help="ctc, segment or combined (default: the shipped best).")
+    ] = "default",
+    min_confidence: Annotated[
+        float,
+        typer.Option(
+            "--min-confidence", min=0.0, max=1.0, help="Reject lines / mark characters below it."
+        ),
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per image.")] = False,
+) -> None:
+    """Read the numbers on each line image (words and marks are skipped)."""
+    from digitrec.lines.read import read_line
+
+    for path in images:
+        res = read_line(path, min_confidence=min_confidence, reader=reader)
+        if as_json:
+            out.print(json.dumps({"path": str(path), **res.to_dict()}), highlight=False)
+        else:
+            note = f"  ({res.reason})" if res.reason else ""
+            typer.echo(f"{path}\t{res.text}\t{res.confidence:.3f}{note}")

@@ -1,0 +1,246 @@
+"""Train the line reader on generated lines, calibrate it, save it.
+
+One command (see docs/lines.md)::
+
+    nice -n 10 python -m digitrec train lines --out src/digitrec/models/weights/lines \\
+        --seed 0 --time-budget 2700
+
+Lines are generated on the fly (:mod:`digitrec.lines.synth`) by DataLoader
+worker processes from the MNIST *training* digits and the training fonts; the
+network is trained with CTC loss, AdamW and a one-cycle learning rate fitted to
+the time budget. Then the line confidence is calibrated on fresh lines (other
+seed, same training fonts) and the model saved with its card.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from digitrec.lines.spec import STRIDE, encode_label, training_fonts
+
+__all__ = ["LineBatches", "calibration_lines", "train_lines"]
+
+
+class LineBatches(torch.utils.data.IterableDataset):
+    """Endless padded batches of generated lines; each worker has its own seed.
+
+    Yields ``(x, targets, input_lengths, target_lengths)`` for ``nn.CTCLoss``.
+    """
+
+    def __init__(self, batch_size: int, seed: int) -> None:
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def __iter__(self):
+        from digitrec.data import load_mnist
+        from digitrec.lines.prep import prepare
+        from digitrec.lines.synth import FontBank, LineGenerator
+
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info else 0
+        rng = np.random.default_rng([self.seed, wid])
+        data = load_mnist(progress=False)
+        gen = LineGenerator(FontBank(training_fonts()), data.train_images, data.train_labels)
+        while True:
+            xs, labels = [], []
+            while len(xs) < self.batch_size:
+                gray, label, _ = gen.sample(rng)
+                p = prepare(gray)
+                # CTC needs a frame per label, and one more between repeats
+                if isinstance(p, str) or p.x.shape[1] // STRIDE < 2 * len(label) + 1:
+                    continue
+                xs.append(p.x)
+                labels.append(encode_label(label))
+            width = max(x.shape[1] for x in xs)
+            width += -width % STRIDE
+            batch = np.zeros((len(xs), 1, xs[0].shape[0], width), np.float32)
+            for i, x in enumerate(xs):
+                batch[i, 0, :, : x.shape[1]] = x
+            yield (
+                torch.from_numpy(batch),
+                torch.from_numpy(np.concatenate(labels)),
+                torch.tensor([x.shape[1] // STRIDE for x in xs]),
+                torch.tensor([len(lb) for lb in labels]),
+            )
+
+
+def _lr(step_frac: float, max_lr: float) -> float:
+    """One-cycle: 5% linear warm-up, cosine decay to 1% of the peak."""
+    if step_frac < 0.05:
+        return max_lr * (0.1 + 0.9 * step_frac / 0.05)
+    f = (step_frac - 0.05) / 0.95
+    return max_lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(f, 1.0))))
+
+
+def calibration_lines(n: int, seed: int) -> list[tuple[np.ndarray, str, str]]:
+    """``n`` fresh generated lines (grey, label, kind) in the training fonts."""
+    from digitrec.data import load_mnist
+    from digitrec.lines.synth import FontBank, LineGenerator
+
+    data = load_mnist(progress=False)
+    gen = LineGenerator(FontBank(training_fonts()), data.train_images, data.train_labels)
+    rng = np.random.default_rng([seed, 7919])
+    return [gen.sample(rng) for _ in range(n)]
+
+
+def _loop(net, loader, budget: float, max_lr: float, log) -> list[dict[str, float]]:
+    opt = torch.optim.AdamW(net.parameters(), lr=max_lr, weight_decay=1e-4)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    start, history, running = time.monotonic(), [], []
+    for step, (x, targets, in_len, tgt_len) in enumerate(loader, start=1):
+        frac = (time.monotonic() - start) / budget
+        if frac >= 1.0:
+            break
+        for g in opt.param_groups:
+            g["lr"] = _lr(frac, max_lr)
+        logp = net(x).log_softmax(-1).transpose(0, 1)  # (T, n, C)
+        loss = ctc(logp, targets, in_len, tgt_len)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        running.append(float(loss.detach()))
+        if step % 25 == 0:
+            rec = {
+                "step": step,
+                "seconds": round(time.monotonic() - start, 1),
+                "loss": round(float(np.mean(running)), 4),
+                "lr": round(_lr(frac, max_lr), 6),
+            }
+            history.append(rec)
+            running = []
+            log(f"step {step}  {rec['seconds']:.0f}s  loss {rec['loss']:.4f}  lr {rec['lr']:.5f}")
+    return history
+
+
+def train_lines(
+    out: str,
+    *,
+    seed: int = 0,
+    time_budget: float = 2700.0,
+    batch_size: int = 32,
+    max_lr: float = 3e-3,
+    threads: int = 2,
+    workers: int = 1,
+    n_calibration: int = 1500,
+    init_from: str | None = None,
+    log=print,
+) -> dict[str, Any]:
+    """Train, calibrate and save a line model to ``out``; returns its metadata.
+
+    Parameters
+    ----------
+    out : str
+        Folder for ``model.safetensors``, ``model.onnx`` and ``model.json``.
+    seed : int
+        Seed of the network's initialisation and of the generated lines.
+    time_budget : float
+        Seconds of training (calibration and export come after).
+    batch_size, max_lr, threads, workers
+        Lines per step, peak learning rate, torch threads, data worker processes.
+    n_calibration : int
+        Fresh training-font lines used to calibrate the line confidence.
+    init_from : str, optional
+        A line model folder to continue training from (its training record is kept).
+    """
+    from digitrec.lines.export import save_line_model
+    from digitrec.lines.net import LineNet
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    net = LineNet()
+    previous = _init(net, init_from, log) if init_from else None
+    loader = torch.utils.data.DataLoader(
+        LineBatches(batch_size, seed),
+        batch_size=None,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+        persistent_workers=False,
+    )
+    t0 = time.monotonic()
+    net.train()
+    history = _loop(net, loader, time_budget, max_lr, log)
+    train_seconds = time.monotonic() - t0
+    net.eval()
+    # keep the trained weights even if calibration or export fails
+    from digitrec.models.store import save_model
+
+    arrays = {k: v.detach().contiguous().numpy() for k, v in net.state_dict().items()}
+    save_model(
+        out,
+        "lines",
+        arrays,
+        {"name": "lines", "stage": "trained, not yet calibrated", "training": previous},
+    )
+    log(f"trained {train_seconds:.0f}s; calibrating on {n_calibration} fresh lines")
+    calibration, metrics = _calibrate(net, n_calibration, seed)
+    meta = {
+        "name": "lines",
+        "calibration": calibration,
+        "metrics": metrics,
+        "training": {
+            "seed": seed,
+            "seconds": round(train_seconds, 1),
+            "steps": history[-1]["step"] if history else 0,
+            "batch_size": batch_size,
+            "max_lr": max_lr,
+            "threads": threads,
+            "history": history,
+            "fonts": sorted(training_fonts()),
+            "digits": "MNIST training set (60000 images; t10k never used)",
+            **(previous or {}),
+        },
+    }
+    save_line_model(net, out, meta)
+    log(f"saved to {out}: {metrics}")
+    return meta
+
+
+def _init(net, init_from: str, log) -> dict[str, Any]:
+    """Load a saved line model's weights into ``net``; returns what the card records."""
+    from digitrec.lines.export import state_from_arrays
+    from digitrec.models.cnn.spec import file_sha256
+    from digitrec.models.store import load_saved
+
+    saved = load_saved(init_from, kind="lines")
+    net.load_state_dict(state_from_arrays(net, saved.arrays))
+    log(f"continuing from {saved.path}")
+    return {"init_from_sha256": file_sha256(saved.path), "previous": saved.meta.get("training")}
+
+
+def _calibrate(net, n: int, seed: int) -> tuple[dict, dict]:
+    from digitrec.lines import calibrate
+    from digitrec.lines.decode import expected_text, greedy, line_score, softmax, tokens_text
+    from digitrec.lines.prep import prepare
+
+    scores, correct = [], []
+    with torch.no_grad():
+        for gray, label, _ in calibration_lines(n, seed):
+            p = prepare(gray)
+            if isinstance(p, str):
+                scores.append(0.0)
+                correct.append(expected_text(label) == "")
+                continue
+            probs = softmax(net(torch.from_numpy(p.x[None, None])).numpy()[0])
+            tokens = greedy(probs)
+            scores.append(line_score(probs, tokens))
+            correct.append(tokens_text(tokens) == expected_text(label))
+    scores, correct = np.array(scores), np.array(correct)
+    # fit on one half, report on the other; ship the fit on all of them
+    half = len(scores) // 2
+    cal = calibrate.fit(scores[:half], correct[:half])
+    conf = np.array([calibrate.apply(cal, s) for s in scores[half:]])
+    metrics = {
+        "calibration_lines": len(scores),
+        "accuracy": round(float(correct.mean()), 4),
+        "ece_raw": round(calibrate.ece(scores[half:], correct[half:]), 4),
+        "ece": round(calibrate.ece(conf, correct[half:]), 4),
+        "reliability": calibrate.reliability(conf, correct[half:]),
+        **calibrate.risk_coverage(conf, correct[half:]),
+    }
+    return calibrate.fit(scores, correct), metrics
