@@ -12,7 +12,7 @@ from digitrec.lines.spec import FONT_DIR, HELD_OUT_FONTS, all_fonts, training_fo
 def font_files():
     fonts = all_fonts()
     if len(fonts) < 23:
-        pytest.skip(f"the 23 handwriting fonts are not in {FONT_DIR} (set DIGITREC_FONT_DIR)")
+        pytest.skip(f"the 23 handwriting fonts are not in {FONT_DIR} (set DIGITREC_FONTS_DIR)")
     return fonts
 
 

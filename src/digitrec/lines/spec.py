@@ -44,8 +44,13 @@ HEIGHT = 32
 #: Input columns per output frame (two 2x2 poolings).
 STRIDE = 4
 
-#: Folder of the 23 handwriting fonts (``$DIGITREC_FONT_DIR`` overrides it).
-FONT_DIR = Path(os.environ.get("DIGITREC_FONT_DIR", "/work/shared/fonts/handwriting"))
+#: Folder of the 23 handwriting fonts: ``$DIGITREC_FONTS_DIR``, else the
+#: ``shared/fonts/handwriting`` folder beside a source checkout (this file is
+#: ``src/digitrec/lines/spec.py``).
+FONT_DIR = Path(
+    os.environ.get("DIGITREC_FONTS_DIR")
+    or Path(__file__).resolve().parents[3].parent / "shared" / "fonts" / "handwriting"
+)
 #: Five of the 23 handwriting fonts never used in training or calibration: the
 #: unseen-hand test. Drawn once with ``numpy.random.default_rng(11).choice(sorted
 #: families, 5, replace=False)`` (11: the issue number) and written down here.
