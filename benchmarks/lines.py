@@ -7,14 +7,14 @@ CTC line model), ``combined`` (CTC checked by the digit CNN) and Tesseract
 Sets (all evaluation-only data):
 
 * ``mnist_singles``, ``mnist_5digit``: MNIST *test* digits rendered as scans
-  by :mod:`digitrec.vision.synth` (the renderer of ``benchmarks/scans.py``);
+  by :mod:`digitrec.testing.synth` (the renderer of ``benchmarks/scans.py``);
 * ``heldout_zip``, ``heldout_separators`` (dates, amounts, ZIP+4, phone),
   ``heldout_fields`` (``word number``), ``heldout_words`` (words only): the
   five held-out fonts, never used in training or calibration;
 * ``touching``: touching or overlapping digits, held-out fonts and MNIST test digits.
 
 Held-out-font lines are laid out by :mod:`digitrec.lines.synth` but put on
-paper by :func:`digitrec.vision.synth` 's photo renderer (RGB, JPEG), not by the
+paper by :mod:`digitrec.testing.synth` 's photo renderer (RGB, JPEG), not by the
 training degradations. Per set and reader: exact-string accuracy, the share
 of lines accepted at <= 1% and <= 0.5% error (most confident first), ECE of
 the line confidence, and ms per line (one onnxruntime thread)::
@@ -41,11 +41,7 @@ from digitrec.lines import calibrate
 from digitrec.lines.read import read_line
 from digitrec.lines.spec import HELD_OUT_FONTS, all_fonts
 from digitrec.lines.synth import FontBank, LineGenerator, _word, geometry, number_text
-
-try:  # the module moves to digitrec.testing.synth in the restructured tree
-    from digitrec.testing import synth as scans
-except ImportError:
-    from digitrec.vision import synth as scans
+from digitrec.testing import synth as scans
 
 WHITELIST = "0123456789-/.,"
 

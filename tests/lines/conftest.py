@@ -36,7 +36,7 @@ def photo(gen, seed: int, **kw) -> tuple[np.ndarray, str]:
     """A generated line as an RGB photo (the benchmark's renderer) and its expected text."""
     from digitrec.lines.decode import expected_text
     from digitrec.lines.synth import geometry
-    from digitrec.vision import synth as scans
+    from digitrec.testing import synth as scans
 
     rng = np.random.default_rng(seed)
     alpha, label, _ = gen.line(rng, **kw)

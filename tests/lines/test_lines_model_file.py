@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from digitrec.models.cnn.onnx_infer import DEFAULT_MODEL_DIR
 
 from digitrec.errors import ModelError
 from digitrec.lines.infer import DEFAULT_LINES_DIR, LineModel
+from digitrec.models.cnn.infer import DEFAULT_MODEL_DIR
 
 
 @pytest.fixture

@@ -51,8 +51,8 @@ def test_schema_and_text(write):
 
 
 def test_a_line_without_a_number_is_dropped_and_text_has_no_empty_line(write):
-    # "9999" is wide (a number for FakeReader), "7" is narrow (none).
-    image = write(["9999", "7", "9999"])
+    # "999999" is wide (a number for FakeReader), "7" is narrow (none).
+    image = write(["999999", "7", "999999"])
     reader = FakeReader()
     result = read_page(image, line_reader=reader)
     assert reader.calls == 3
@@ -62,7 +62,7 @@ def test_a_line_without_a_number_is_dropped_and_text_has_no_empty_line(write):
 
 
 def test_boxes_are_in_page_pixels(write):
-    image = write(["9999", "7", "9999"])
+    image = write(["999999", "7", "999999"])
     result = read_page(image, line_reader=FakeReader())
     dark = np.asarray(image) < 128
     for ln in result.lines:

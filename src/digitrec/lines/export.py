@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from digitrec.data.idx import atomic_write
+from digitrec._files import atomic_write
 from digitrec.lines.net import LineNet
 from digitrec.lines.spec import ARCH, CLASSES, HEIGHT
 from digitrec.models.cnn.spec import file_sha256
@@ -30,23 +29,20 @@ ONNX_OUTPUT = "logits"  # float32 (n, W / 4, 16): blank + CLASSES
 
 
 def _export_onnx(net: LineNet, path: Path, metadata: dict[str, str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+    def write(tmp: Path) -> None:
         torch.onnx.export(
             net.eval(),
             (torch.zeros(1, 1, HEIGHT, 160),),
-            tmp,
+            str(tmp),
             input_names=[ONNX_INPUT],
             output_names=[ONNX_OUTPUT],
             dynamic_axes={ONNX_INPUT: {0: "n", 3: "width"}, ONNX_OUTPUT: {0: "n", 1: "frames"}},
             opset_version=17,
             dynamo=False,
         )
-        _stamp(tmp, metadata)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)  # gone already after a successful replace
+        _stamp(str(tmp), metadata)
+
+    atomic_write(path, write)
 
 
 def _stamp(onnx_file: str, metadata: dict[str, str]) -> None:
