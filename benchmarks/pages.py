@@ -121,9 +121,24 @@ def tesseract(image: np.ndarray, tmp: Path) -> tuple[list[str], float]:
     return [s.strip() for s in out.stdout.splitlines() if s.strip()], ms
 
 
+#: The page layer's line reader: None is its default (today's segment-and-classify reader).
+LINE_READER = None
+
+
+def _line_reader(name: str):
+    """``--reader``: the page layer's default, or one of :func:`digitrec.lines.read_line`'s."""
+    if name == "segment":
+        return None
+    from functools import partial
+
+    from digitrec.lines import read_line
+
+    return partial(read_line, reader=name)
+
+
 def _digitrec_page(page, stats) -> None:
     t = time.perf_counter()
-    result = read_page(page.image)
+    result = read_page(page.image, line_reader=LINE_READER)
     ms = 1000 * (time.perf_counter() - t)
     stats["ms"].append(ms)
     if len(page.lines) == 6:
@@ -241,7 +256,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/pages.json"))
     parser.add_argument("--no-tesseract", action="store_true")
+    parser.add_argument(
+        "--reader",
+        choices=("segment", "ctc", "combined"),
+        default="segment",
+        help="line reader: the page layer's default (segment) or a digitrec.lines reader",
+    )
     args = parser.parse_args()
+    global LINE_READER
+    LINE_READER = _line_reader(args.reader)
     mnist = None
     if os.environ.get("DIGITREC_DATA_DIR"):
         from digitrec.data import load_mnist
@@ -251,7 +274,7 @@ def main() -> None:
     fonts = held_out_fonts()
     pages = [generate_page(args.seed + k, mnist=mnist, fonts=fonts) for k in range(args.pages)]
     rng = np.random.default_rng(args.seed)
-    read_page(pages[0].image)  # load the model before timing
+    read_page(pages[0].image, line_reader=LINE_READER)  # load the model before timing
     ours: dict = defaultdict(int, {"kind": defaultdict(list)})
     for key in ("ms", "ms6", "right", "right_digits"):
         ours[key] = []
@@ -273,7 +296,11 @@ def main() -> None:
         "mnist_test_digits": mnist is not None,
         "fonts_held_out": list(HELD_OUT_FONTS),
         "digitrec": {
-            "reader": "segment-and-classify (digitrec.vision.read)",
+            "reader": (
+                "segment-and-classify (digitrec.vision.read)"
+                if args.reader == "segment"
+                else f"digitrec.lines.read_line(reader={args.reader!r})"
+            ),
             **_summary(ours, args.pages),
             "ms_per_six_line_page": round(float(np.mean(ours["ms6"])), 1) if ours["ms6"] else None,
             "ms_per_line_image": round(ms_line, 1),
