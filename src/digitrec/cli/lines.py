@@ -37,14 +37,12 @@ def train_lines_cmd(
     """Train the CTC line reader on generated lines; calibrate; save weights, ONNX, card."""
     from digitrec.lines.train import train_lines
 
+    schedule = {"seed": seed, "time_budget": time_budget, "batch_size": batch_size}
+    machine = {"max_lr": max_lr, "threads": threads, "workers": workers}
     meta = train_lines(
         str(out_dir),
-        seed=seed,
-        time_budget=time_budget,
-        batch_size=batch_size,
-        max_lr=max_lr,
-        threads=threads,
-        workers=workers,
+        **schedule,
+        **machine,
         n_calibration=calibration,
         init_from=str(init_from) if init_from else None,
         log=lambda m: console.print(m, highlight=False, markup=False),

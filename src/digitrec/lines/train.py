@@ -167,16 +167,7 @@ def train_lines(
     history = _loop(net, loader, time_budget, max_lr, log)
     train_seconds = time.monotonic() - t0
     net.eval()
-    # keep the trained weights even if calibration or export fails
-    from digitrec.models.store import save_model
-
-    arrays = {k: v.detach().contiguous().numpy() for k, v in net.state_dict().items()}
-    save_model(
-        out,
-        "lines",
-        arrays,
-        {"name": "lines", "stage": "trained, not yet calibrated", "training": previous},
-    )
+    _save_uncalibrated(net, out, previous)
     log(f"trained {train_seconds:.0f}s; calibrating on {n_calibration} fresh lines")
     calibration, metrics = _calibrate(net, n_calibration, seed)
     meta = {
@@ -199,6 +190,15 @@ def train_lines(
     save_line_model(net, out, meta)
     log(f"saved to {out}: {metrics}")
     return meta
+
+
+def _save_uncalibrated(net, out: str, previous: dict[str, Any] | None) -> None:
+    """Keep the trained weights even if calibration or export fails."""
+    from digitrec.models.store import save_model
+
+    arrays = {k: v.detach().contiguous().numpy() for k, v in net.state_dict().items()}
+    meta = {"name": "lines", "stage": "trained, not yet calibrated", "training": previous}
+    save_model(out, "lines", arrays, meta)
 
 
 def _init(net, init_from: str, log) -> dict[str, Any]:
