@@ -4,20 +4,8 @@ import os
 import subprocess
 import sys
 
+from cli_helpers import run
 from data_helpers import TINY
-from digitrec.cli import main
-
-
-def run(monkeypatch, capsys, *args):
-    """Run the CLI in process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["digitrec", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_fetch_prints_verified_paths(monkeypatch, capsys, tiny_dir):
