@@ -24,8 +24,7 @@ from digitrec.errors import DigitrecError
 
 __all__ = ["ModelPlugin", "WorkerKilled", "error_row", "model_loads", "read_batch", "worker_model"]
 
-_MODELS: dict[str, Any] = {}
-_MODELS_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()
 #: How many times this process loaded each model spec (tests check "once per worker").
 LOAD_COUNTS: Counter[str] = Counter()
 
@@ -44,14 +43,14 @@ def worker_model(spec: str) -> Any:
     object
         A model with ``predict_proba``.
     """
-    # A lock, not just a dict: a worker with several threads must not load the model twice.
+    # The process cache is shared_model's; the lock keeps the load count exact when a
+    # worker's threads ask for the model at once.
     from digitrec.models import shared_model
 
-    with _MODELS_LOCK:
-        if spec not in _MODELS:
-            _MODELS[spec] = shared_model(spec)
-            LOAD_COUNTS[spec] += 1
-        return _MODELS[spec]
+    with _LOAD_LOCK:
+        if spec not in LOAD_COUNTS:  # the first ask in this process loads it
+            LOAD_COUNTS[spec] = 1
+        return shared_model(spec)
 
 
 def model_loads() -> dict[str, int]:
