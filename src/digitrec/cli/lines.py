@@ -19,13 +19,16 @@ def train_lines_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of everything random.")] = 0,
     time_budget: Annotated[
         float, typer.Option("--time-budget", min=1, help="Seconds of training.")
-    ] = 2700.0,
+    ] = 3300.0,
     batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 32,
     max_lr: Annotated[float, typer.Option("--max-lr", min=0.0, help="Peak learning rate.")] = 3e-3,
-    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 2,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Torch CPU threads.")] = 1,
     workers: Annotated[
-        int, typer.Option("--workers", min=0, help="Processes generating lines.")
+        int, typer.Option("--workers", min=0, help="Processes generating lines (0: reproducible).")
     ] = 1,
+    max_reuse: Annotated[
+        float, typer.Option("--max-reuse", min=1.0, help="Times a generated line may be reused.")
+    ] = 4.0,
     calibration: Annotated[
         int, typer.Option("--calibration", min=20, help="Fresh lines for calibration.")
     ] = 1500,
@@ -38,7 +41,7 @@ def train_lines_cmd(
     from digitrec.lines.train import train_lines
 
     schedule = {"seed": seed, "time_budget": time_budget, "batch_size": batch_size}
-    machine = {"max_lr": max_lr, "threads": threads, "workers": workers}
+    machine = {"max_lr": max_lr, "threads": threads, "workers": workers, "max_reuse": max_reuse}
     meta = train_lines(
         str(out_dir),
         **schedule,

@@ -19,7 +19,7 @@ from digitrec.lines.spec import CLASSES, HEIGHT
 __all__ = ["DEFAULT_CONFIG", "LineNet"]
 
 #: widths: channels of the four conv stages; hidden: LSTM units per direction.
-DEFAULT_CONFIG: dict[str, Any] = {"widths": [16, 32, 64, 80], "proj": 96, "hidden": 64}
+DEFAULT_CONFIG: dict[str, Any] = {"widths": [16, 32, 64, 96], "proj": 128, "hidden": 96}
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

@@ -5,10 +5,10 @@ One command (see docs/lines.md)::
     nice -n 10 python -m digitrec train lines --out src/digitrec/models/weights/lines \\
         --seed 0 --time-budget 2700
 
-Lines are generated on the fly (:mod:`digitrec.lines.synth`) by DataLoader
-worker processes from the MNIST *training* digits and the training fonts; the
-network is trained with CTC loss, AdamW and a one-cycle learning rate fitted to
-the time budget. Then the line confidence is calibrated on fresh lines (other
+Lines are generated on the fly (:mod:`digitrec.lines.synth`) by generator
+processes from the MNIST *training* digits and the training fonts, and fed
+through a replay pool (:mod:`digitrec.lines.feed`); the network is trained
+with CTC loss, AdamW and a one-cycle learning rate fitted to the time budget. Then the line confidence is calibrated on fresh lines (other
 seed, same training fonts) and the model saved with its card.
 """
 
@@ -21,52 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from digitrec.lines.spec import STRIDE, encode_label, training_fonts
+from digitrec.lines.spec import training_fonts
 
-__all__ = ["LineBatches", "calibration_lines", "train_lines"]
-
-
-class LineBatches(torch.utils.data.IterableDataset):
-    """Endless padded batches of generated lines; each worker has its own seed.
-
-    Yields ``(x, targets, input_lengths, target_lengths)`` for ``nn.CTCLoss``.
-    """
-
-    def __init__(self, batch_size: int, seed: int) -> None:
-        self.batch_size = batch_size
-        self.seed = seed
-
-    def __iter__(self):
-        from digitrec.data import load_mnist
-        from digitrec.lines.prep import prepare
-        from digitrec.lines.synth import FontBank, LineGenerator
-
-        info = torch.utils.data.get_worker_info()
-        wid = info.id if info else 0
-        rng = np.random.default_rng([self.seed, wid])
-        data = load_mnist(progress=False)
-        gen = LineGenerator(FontBank(training_fonts()), data.train_images, data.train_labels)
-        while True:
-            xs, labels = [], []
-            while len(xs) < self.batch_size:
-                gray, label, _ = gen.sample(rng)
-                p = prepare(gray)
-                # CTC needs a frame per label, and one more between repeats
-                if isinstance(p, str) or p.x.shape[1] // STRIDE < 2 * len(label) + 1:
-                    continue
-                xs.append(p.x)
-                labels.append(encode_label(label))
-            width = max(x.shape[1] for x in xs)
-            width += -width % STRIDE
-            batch = np.zeros((len(xs), 1, xs[0].shape[0], width), np.float32)
-            for i, x in enumerate(xs):
-                batch[i, 0, :, : x.shape[1]] = x
-            yield (
-                torch.from_numpy(batch),
-                torch.from_numpy(np.concatenate(labels)),
-                torch.tensor([x.shape[1] // STRIDE for x in xs]),
-                torch.tensor([len(lb) for lb in labels]),
-            )
+__all__ = ["calibration_lines", "train_lines"]
 
 
 def _lr(step_frac: float, max_lr: float) -> float:
@@ -88,11 +45,11 @@ def calibration_lines(n: int, seed: int) -> list[tuple[np.ndarray, str, str]]:
     return [gen.sample(rng) for _ in range(n)]
 
 
-def _loop(net, loader, budget: float, max_lr: float, log) -> list[dict[str, float]]:
+def _loop(net, feed, budget: float, max_lr: float, log) -> list[dict[str, float]]:
     opt = torch.optim.AdamW(net.parameters(), lr=max_lr, weight_decay=1e-4)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     start, history, running = time.monotonic(), [], []
-    for step, (x, targets, in_len, tgt_len) in enumerate(loader, start=1):
+    for step, (x, targets, in_len, tgt_len) in enumerate(feed, start=1):
         frac = (time.monotonic() - start) / budget
         if frac >= 1.0:
             break
@@ -122,11 +79,12 @@ def train_lines(
     out: str,
     *,
     seed: int = 0,
-    time_budget: float = 2700.0,
+    time_budget: float = 3300.0,
     batch_size: int = 32,
     max_lr: float = 3e-3,
-    threads: int = 2,
+    threads: int = 1,
     workers: int = 1,
+    max_reuse: float = 4.0,
     n_calibration: int = 1500,
     init_from: str | None = None,
     log=print,
@@ -142,7 +100,10 @@ def train_lines(
     time_budget : float
         Seconds of training (calibration and export come after).
     batch_size, max_lr, threads, workers
-        Lines per step, peak learning rate, torch threads, data worker processes.
+        Lines per step, peak learning rate, torch threads, line generator
+        processes (0: generate in this process, exactly reproducible).
+    max_reuse : float
+        Average times a generated line may be trained on (see :class:`~digitrec.lines.feed.LineFeed`).
     n_calibration : int
         Fresh training-font lines used to calibrate the line confidence.
     init_from : str, optional
@@ -151,20 +112,18 @@ def train_lines(
     from digitrec.lines.export import save_line_model
     from digitrec.lines.net import LineNet
 
+    from digitrec.lines.feed import LineFeed
+
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    net = LineNet()
-    previous = _init(net, init_from, log) if init_from else None
-    loader = torch.utils.data.DataLoader(
-        LineBatches(batch_size, seed),
-        batch_size=None,
-        num_workers=workers,
-        prefetch_factor=4 if workers else None,
-        persistent_workers=False,
-    )
+    net, previous = _init(init_from, log) if init_from else (LineNet(), None)
+    feed = LineFeed(batch_size, seed, workers=workers, max_reuse=max_reuse)
     t0 = time.monotonic()
     net.train()
-    history = _loop(net, loader, time_budget, max_lr, log)
+    try:
+        history = _loop(net, feed, time_budget, max_lr, log)
+    finally:
+        feed.close()
     train_seconds = time.monotonic() - t0
     net.eval()
     _save_uncalibrated(net, out, previous)
@@ -181,6 +140,9 @@ def train_lines(
             "batch_size": batch_size,
             "max_lr": max_lr,
             "threads": threads,
+            "workers": workers,
+            "lines_generated": feed.pool.added,
+            "lines_shown": feed.shown,
             "history": history,
             "fonts": sorted(training_fonts()),
             "digits": "MNIST training set (60000 images; t10k never used)",
@@ -201,16 +163,18 @@ def _save_uncalibrated(net, out: str, previous: dict[str, Any] | None) -> None:
     save_model(out, "lines", arrays, meta)
 
 
-def _init(net, init_from: str, log) -> dict[str, Any]:
-    """Load a saved line model's weights into ``net``; returns what the card records."""
+def _init(init_from: str, log):
+    """A network with a saved line model's configuration and weights, and what the card records."""
     from digitrec.lines.export import state_from_arrays
+    from digitrec.lines.net import LineNet
     from digitrec.models.cnn.spec import file_sha256
     from digitrec.models.store import load_saved
 
     saved = load_saved(init_from, kind="lines")
+    net = LineNet(saved.meta.get("net"))
     net.load_state_dict(state_from_arrays(net, saved.arrays))
     log(f"continuing from {saved.path}")
-    return {"init_from_sha256": file_sha256(saved.path), "previous": saved.meta.get("training")}
+    return net, {"init_from_sha256": file_sha256(saved.path), "previous": saved.meta.get("training")}
 
 
 def _calibrate(net, n: int, seed: int) -> tuple[dict, dict]:
