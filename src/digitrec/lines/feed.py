@@ -91,11 +91,13 @@ class ReplayPool:
 
     def batches(self, batch_size: int, n: int = 4) -> list[tuple[torch.Tensor, ...]]:
         """``n`` CTC batches ``(x, targets, input_lengths, target_lengths)`` of similar widths."""
-        size = min(len(self), batch_size * n)
-        pick = self.rng.choice(len(self), size=size, replace=size > len(self))
-        pick = sorted(pick, key=lambda i: self.xs[i].shape[1])
-        return [_collate([self.xs[i] for i in part], [self.labels[i] for i in part])
-                for part in np.array_split(np.array(pick), max(1, size // batch_size))]
+        n = max(1, min(n, len(self) // batch_size))
+        pick = self.rng.choice(len(self), size=n * batch_size, replace=len(self) < batch_size)
+        pick = np.array(sorted(pick, key=lambda i: self.xs[i].shape[1]))
+        return [
+            _collate([self.xs[i] for i in part], [self.labels[i] for i in part])
+            for part in np.split(pick, n)
+        ]
 
 
 def _collate(xs: list[np.ndarray], labels: list[np.ndarray]) -> tuple[torch.Tensor, ...]:
@@ -132,8 +134,16 @@ class LineFeed:
         Lines in the pool before the first batch.
     """
 
-    def __init__(self, batch_size: int, seed: int, *, workers: int = 1,
-                 capacity: int = 20000, max_reuse: float = 4.0, warm: int = 512) -> None:
+    def __init__(
+        self,
+        batch_size: int,
+        seed: int,
+        *,
+        workers: int = 1,
+        capacity: int = 20000,
+        max_reuse: float = 4.0,
+        warm: int = 512,
+    ) -> None:
         self.batch_size, self.max_reuse = batch_size, max_reuse
         self.warm = min(warm, capacity)
         self.pool = ReplayPool(capacity, np.random.default_rng([seed, 104729]))
@@ -143,8 +153,10 @@ class LineFeed:
         if workers:
             ctx = mp.get_context("fork")  # the CLI's __main__ cannot be re-imported by spawn
             self.queue = ctx.Queue(maxsize=64)
-            self.procs = [ctx.Process(target=_produce, args=(seed, w, self.queue), daemon=True)
-                          for w in range(workers)]
+            self.procs = [
+                ctx.Process(target=_produce, args=(seed, w, self.queue), daemon=True)
+                for w in range(workers)
+            ]
             for p in self.procs:
                 p.start()
         else:

@@ -2,14 +2,15 @@
 
 One command (see docs/lines.md)::
 
-    nice -n 10 python -m digitrec train lines --out src/digitrec/models/weights/lines \\
-        --seed 0 --time-budget 2700
+    python -m digitrec train lines --out src/digitrec/models/weights/lines \\
+        --seed 0 --time-budget 3300
 
 Lines are generated on the fly (:mod:`digitrec.lines.synth`) by generator
 processes from the MNIST *training* digits and the training fonts, and fed
 through a replay pool (:mod:`digitrec.lines.feed`); the network is trained
-with CTC loss, AdamW and a one-cycle learning rate fitted to the time budget. Then the line confidence is calibrated on fresh lines (other
-seed, same training fonts) and the model saved with its card.
+with CTC loss, AdamW and a one-cycle learning rate fitted to the time budget.
+Then the line confidence is calibrated on fresh lines (other seed, same
+training fonts) and the model saved with its card.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ def calibration_lines(n: int, seed: int) -> list[tuple[np.ndarray, str, str]]:
 def _loop(net, feed, budget: float, max_lr: float, log) -> list[dict[str, float]]:
     opt = torch.optim.AdamW(net.parameters(), lr=max_lr, weight_decay=1e-4)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    start, history, running = time.monotonic(), [], []
+    history, running = [], []
+    start = None  # the budget is training time: it starts after the pool's warm-up
     for step, (x, targets, in_len, tgt_len) in enumerate(feed, start=1):
+        start = start or time.monotonic()
         frac = (time.monotonic() - start) / budget
         if frac >= 1.0:
             break
@@ -63,16 +66,26 @@ def _loop(net, feed, budget: float, max_lr: float, log) -> list[dict[str, float]
         opt.step()
         running.append(float(loss.detach()))
         if step % 25 == 0:
-            rec = {
-                "step": step,
-                "seconds": round(time.monotonic() - start, 1),
-                "loss": round(float(np.mean(running)), 4),
-                "lr": round(_lr(frac, max_lr), 6),
-            }
-            history.append(rec)
+            history.append(_record(step, start, running, _lr(frac, max_lr)))
             running = []
+            rec = history[-1]
             log(f"step {step}  {rec['seconds']:.0f}s  loss {rec['loss']:.4f}  lr {rec['lr']:.5f}")
+    if running:  # the last steps since the last record
+        history.append(
+            _record(
+                history[-1]["step"] + len(running) if history else len(running), start, running, 0.0
+            )
+        )
     return history
+
+
+def _record(step: int, start: float, losses: list[float], lr: float) -> dict[str, float]:
+    return {
+        "step": step,
+        "seconds": round(time.monotonic() - start, 1),
+        "loss": round(float(np.mean(losses)), 4),
+        "lr": round(lr, 6),
+    }
 
 
 def train_lines(
@@ -103,16 +116,16 @@ def train_lines(
         Lines per step, peak learning rate, torch threads, line generator
         processes (0: generate in this process, exactly reproducible).
     max_reuse : float
-        Average times a generated line may be trained on (see :class:`~digitrec.lines.feed.LineFeed`).
+        Average times a generated line may be trained on
+        (see :class:`~digitrec.lines.feed.LineFeed`).
     n_calibration : int
         Fresh training-font lines used to calibrate the line confidence.
     init_from : str, optional
         A line model folder to continue training from (its training record is kept).
     """
     from digitrec.lines.export import save_line_model
-    from digitrec.lines.net import LineNet
-
     from digitrec.lines.feed import LineFeed
+    from digitrec.lines.net import LineNet
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -174,7 +187,10 @@ def _init(init_from: str, log):
     net = LineNet(saved.meta.get("net"))
     net.load_state_dict(state_from_arrays(net, saved.arrays))
     log(f"continuing from {saved.path}")
-    return net, {"init_from_sha256": file_sha256(saved.path), "previous": saved.meta.get("training")}
+    return net, {
+        "init_from_sha256": file_sha256(saved.path),
+        "previous": saved.meta.get("training"),
+    }
 
 
 def _calibrate(net, n: int, seed: int) -> tuple[dict, dict]:

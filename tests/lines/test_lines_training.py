@@ -1,0 +1,75 @@
+"""Line training: the replay pool, reproducible feeds, a short run that saves a model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from digitrec.lines.feed import LineFeed, ReplayPool
+from digitrec.lines.spec import STRIDE, decode_label, encode_label
+
+
+def _line(width: int, label: str) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((32, width), width % 251, np.uint8), encode_label(label)
+
+
+def test_pool_replaces_the_oldest_line_when_full():
+    pool = ReplayPool(3, np.random.default_rng(0))
+    pool.add(_line(w, "1") for w in (10, 20, 30, 40, 50))
+    assert len(pool) == 3 and pool.added == 5
+    assert sorted(x.shape[1] for x in pool.xs) == [30, 40, 50]
+
+
+def test_pool_batches_are_ctc_ready_and_sorted_by_width():
+    pool = ReplayPool(100, np.random.default_rng(0))
+    widths = np.random.default_rng(1).integers(20, 400, size=100)
+    pool.add(_line(int(w), "12X3") for w in widths)
+    batches = pool.batches(8, n=4)
+    assert len(batches) == 4
+    widest_before = 0
+    for x, targets, in_len, tgt_len in batches:
+        assert x.shape[0] == 8 and x.shape[1:3] == (1, 32) and x.shape[3] % STRIDE == 0
+        assert x.dtype == torch.float32 and float(x.max()) <= 1.0
+        assert decode_label(targets[:4]) == "12X3" and tgt_len.tolist() == [4] * 8
+        # padded to the widest line of the batch, rounded up to whole frames
+        assert int(in_len.max()) * STRIDE <= x.shape[3] < (int(in_len.max()) + 2) * STRIDE
+        # sorted: each batch starts no narrower than the previous one ended
+        assert int(in_len.min()) >= widest_before
+        widest_before = int(in_len.max())
+
+
+@pytest.mark.slow
+def test_local_feed_is_reproducible_from_its_seed(mnist_dir, font_files):
+    a, b = LineFeed(4, seed=3, workers=0, warm=8), LineFeed(4, seed=3, workers=0, warm=8)
+    for _ in range(3):
+        xa, ta, _, _ = next(a)
+        xb, tb, _, _ = next(b)
+        assert torch.equal(xa, xb) and torch.equal(ta, tb)
+    # four lines per batch; the warm-up, then one fresh line per batch at max_reuse 4
+    assert a.shown == 12 and a.pool.added == 8 + 2
+
+
+@pytest.mark.slow
+def test_short_training_run_saves_a_loadable_calibrated_model(tmp_path, mnist_dir, font_files):
+    from digitrec.lines.infer import LineModel
+    from digitrec.lines.train import train_lines
+
+    logs: list[str] = []
+    meta = train_lines(
+        str(tmp_path / "m"),
+        seed=1,
+        time_budget=4,
+        batch_size=8,
+        workers=0,
+        n_calibration=20,
+        log=logs.append,
+    )
+    training = meta["training"]
+    assert training["steps"] >= 1 and training["lines_shown"] >= 8
+    assert training["lines_shown"] <= 4 * training["lines_generated"]  # max_reuse
+    model = LineModel.load(tmp_path / "m")
+    assert model.meta["training"]["seed"] == 1 and model.calibration["x"]
+    frames = model.logits(np.zeros((32, 64), np.float32))
+    assert frames.shape == (64 // STRIDE, 16)
+    assert any("calibrating on 20 fresh lines" in m for m in logs)
