@@ -36,6 +36,30 @@ def test_pdf_pages_are_numbered_and_rendered_at_the_requested_dpi(write, tmp_pat
     assert [r.path for r in results] == [str(path)] * 3
 
 
+def _marks(height: int) -> np.ndarray:
+    """A white page with a row of dark bars ``height`` pixels tall (writing of that size)."""
+    page = np.full((400, 600), 250, np.uint8)
+    for x in range(40, 560, 24):
+        page[100 : 100 + height, x : x + 4] = 20
+    page[300:302, 20:580] = 20  # a rule: flat, so it does not count as writing
+    return page
+
+
+@pytest.mark.parametrize(("height", "dpi"), [(6, 300.0), (15, 200.0)])
+def test_pdf_resolution_is_chosen_for_the_writing_size(height, dpi):
+    # 100 dpi pages rendered at 200 dpi: marks 12 px tall are small writing, 30 px are not
+    (page,) = iter_pages(pdf_of([_marks(height)], dpi=100))
+    assert page.dpi == dpi
+    assert page.image.size == pytest.approx((6 * dpi, 4 * dpi), abs=2)
+
+
+def test_pdf_resolution_given_is_kept_and_blank_pages_stay_at_200_dpi():
+    (small,) = iter_pages(pdf_of([_marks(6)], dpi=100), dpi=150)
+    assert small.dpi == 150
+    (blank,) = iter_pages(pdf_of([np.full((400, 600), 250, np.uint8)], dpi=100))
+    assert blank.dpi == 200
+
+
 def test_pdf_named_otherwise_is_still_a_pdf(write, tmp_path):
     path = tmp_path / "scan.png"
     path.write_bytes(pdf_of([write(["42"])]))

@@ -7,9 +7,11 @@
   stays one page, its first frame, as :func:`digitrec.vision.io.load_image`
   reads it: animation frames are not pages.)
 * **PDF** (recognised by its ``%PDF`` signature, whatever the file name) via
-  pypdfium2: each page is rendered in grey at :data:`PDF_DPI` (200 dpi, where
-  handwriting 4 mm tall is about 30 pixels, what the digit reader works at),
-  reduced if needed so that it has at most :data:`PDF_PIXELS` pixels.
+  pypdfium2: each page is rendered in grey at a resolution chosen for its
+  writing: :data:`PDF_DPI` (200 dpi, where handwriting 4 mm tall is about 30
+  pixels, what the digit reader works at), or :data:`PDF_DPI_SMALL` (300 dpi)
+  when the marks on the page are smaller than :data:`SMALL_WRITING_PX` at 200
+  dpi; reduced if needed so that it has at most :data:`PDF_PIXELS` pixels.
 
 Limits, each an :class:`~digitrec.errors.InputError` naming the file, what
 was expected, what was found and the fix: at most ``max_pages`` pages, at most
@@ -35,17 +37,24 @@ from digitrec.vision.io import MAX_FILE_BYTES, MAX_PIXELS, TooManyPixels, open_h
 __all__ = [
     "MAX_PAGES",
     "PDF_DPI",
+    "PDF_DPI_SMALL",
     "PDF_PIXELS",
+    "SMALL_WRITING_PX",
     "Page",
     "TooManyPages",
     "is_pdf",
     "iter_pages",
+    "writing_height",
 ]
 
 #: Most pages read from one document.
 MAX_PAGES = 500
 #: Resolution PDF pages are rendered at ...
 PDF_DPI = 200.0
+#: ... or this, when the writing is small: median mark height under
+#: SMALL_WRITING_PX pixels at PDF_DPI (2.5 mm), which 300 dpi makes 30 pixels.
+PDF_DPI_SMALL = 300.0
+SMALL_WRITING_PX = 20
 #: ... unless that makes more pixels than this (a poster-sized page): then less.
 PDF_PIXELS = 8_000_000
 
@@ -63,7 +72,8 @@ class Page:
     path : str
         The document's name (its path, or ``<N bytes>`` for bytes).
     dpi : float or None
-        Resolution a PDF page was rendered at; None for images.
+        Resolution a PDF page was rendered at (chosen for its writing unless
+        given); None for images.
     """
 
     image: Any
@@ -139,7 +149,7 @@ def _pdf_error(name: str, exc: Exception) -> InputError:
 
 
 def _pdf_pages(
-    data: bytes, name: str, *, max_pages: int, dpi: float, password: str | None
+    data: bytes, name: str, *, max_pages: int, dpi: float | None, password: str | None
 ) -> Iterator[Page]:
     import pypdfium2 as pdfium
 
@@ -159,19 +169,42 @@ def _pdf_pages(
         doc.close()
 
 
-def _render(doc: Any, k: int, name: str, dpi: float) -> Page:
-    """Page ``k`` (0-based) of an open PDF, rendered in grey."""
+def writing_height(image: Image.Image) -> float | None:
+    """Median height in pixels of the ink marks on a rendered page; None if it has none.
+
+    Marks are the connected components of pixels darker than 60% of the paper
+    (the page's median grey); specks (under 4 pixels tall or 12 in area) and
+    rules (flat marks) do not count.
+    """
+    from scipy import ndimage
+
+    grey = np.asarray(image)
+    labels, n = ndimage.label(grey < 0.6 * float(np.median(grey)))
+    if n == 0:
+        return None
+    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    heights = np.array(
+        [
+            sl[0].stop - sl[0].start
+            for sl, area in zip(ndimage.find_objects(labels), areas, strict=True)
+            if area >= 12 and sl[0].stop - sl[0].start >= 4
+        ]
+    )
+    return float(np.median(heights)) if heights.size else None
+
+
+def _render(doc: Any, k: int, name: str, dpi: float | None) -> Page:
+    """Page ``k`` (0-based) of an open PDF, rendered in grey (at ``dpi``, or chosen)."""
     import pypdfium2 as pdfium
 
     try:
         page = doc[k]
         try:
-            w, h = page.get_size()  # points (1/72 inch)
-            scale = dpi / 72.0
-            if w * h * scale * scale > PDF_PIXELS:
-                scale = (PDF_PIXELS / max(w * h, 1.0)) ** 0.5
-            bitmap = page.render(scale=scale, grayscale=True)
-            image = bitmap.to_pil().convert("L")
+            image, scale = _draw(page, dpi or PDF_DPI)
+            if dpi is None:
+                h = writing_height(image)
+                if h is not None and h < SMALL_WRITING_PX * scale * 72.0 / PDF_DPI:
+                    image, scale = _draw(page, PDF_DPI_SMALL)
         finally:
             page.close()
     except pdfium.PdfiumError as exc:
@@ -180,6 +213,15 @@ def _render(doc: Any, k: int, name: str, dpi: float) -> Page:
             f"({exc}); re-export the PDF"
         ) from exc
     return Page(image, k + 1, name, dpi=round(scale * 72.0, 1))
+
+
+def _draw(page: Any, dpi: float) -> tuple[Image.Image, float]:
+    """The page in grey at ``dpi``, or fewer when that passes :data:`PDF_PIXELS`; its scale."""
+    w, h = page.get_size()  # points (1/72 inch)
+    scale = dpi / 72.0
+    if w * h * scale * scale > PDF_PIXELS:
+        scale = (PDF_PIXELS / max(w * h, 1.0)) ** 0.5
+    return page.render(scale=scale, grayscale=True).to_pil().convert("L"), scale
 
 
 def _image_pages(data: bytes, name: str, *, max_pages: int, max_pixels: int) -> Iterator[Page]:
@@ -228,7 +270,7 @@ def iter_pages(
     max_pages: int = MAX_PAGES,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_FILE_BYTES,
-    dpi: float = PDF_DPI,
+    dpi: float | None = None,
     password: str | None = None,
     name: str | None = None,
 ) -> Iterator[Page]:
@@ -242,8 +284,9 @@ def iter_pages(
     max_pages, max_pixels, max_bytes : int
         Limits; beyond them an :class:`InputError` is raised before any page
         of the document is read (pixels: before that page is decoded).
-    dpi : float
-        Resolution of rendered PDF pages.
+    dpi : float, optional
+        Resolution of rendered PDF pages; by default chosen for the writing
+        (:data:`PDF_DPI`, or :data:`PDF_DPI_SMALL` for small writing).
     password : str, optional
         Password of an encrypted PDF.
     name : str, optional
