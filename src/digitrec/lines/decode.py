@@ -6,13 +6,22 @@ Shared by training (calibration on the PyTorch network) and inference
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from digitrec.lines.spec import BLANK, CLASSES, DIGITS, NOT_DIGIT, SEPARATORS
 
-__all__ = ["Token", "expected_text", "greedy", "line_score", "numbers", "softmax", "tokens_text"]
+__all__ = [
+    "Token",
+    "expected_text",
+    "greedy",
+    "line_score",
+    "marks_between_digits",
+    "numbers",
+    "softmax",
+    "tokens_text",
+]
 
 
 @dataclass
@@ -86,6 +95,32 @@ def line_score(probs: np.ndarray, tokens: list[Token]) -> float:
     blanks = probs[best == BLANK, BLANK]
     missed = float(blanks.min()) if blanks.size else 1.0
     return float(np.prod([tk.confidence for tk in tokens])) * missed
+
+
+#: Least probability of a digit among a mark's top 3 for it to be read as that digit
+#: when it stands between two digits (see :func:`marks_between_digits`).
+MARK_DIGIT_MIN = 0.05
+
+
+def marks_between_digits(tokens: list[Token]) -> list[Token]:
+    """Read a lone mark between two digits as the digit it may be.
+
+    Alone, a ``1`` is also an ``l`` or an ``I``: written apart from its
+    neighbours (one digit per comb box, wide handwriting) the model may call it
+    a one-letter word (``X``), cutting ``57182`` into ``57 82``. A word
+    standing between two digits, with no separator, is rare on paper; so an
+    ``X`` with a digit directly on each side becomes its likeliest digit when
+    that digit has at least :data:`MARK_DIGIT_MIN` of its top 3.
+    """
+    out = list(tokens)
+    for i in range(1, len(out) - 1):
+        tk = out[i]
+        if tk.char != NOT_DIGIT or out[i - 1].char not in DIGITS or out[i + 1].char not in DIGITS:
+            continue
+        alt = [(c, p) for c, p in tk.top3 if c in DIGITS and p >= MARK_DIGIT_MIN]
+        if alt:
+            out[i] = replace(tk, char=alt[0][0], confidence=alt[0][1])
+    return out
 
 
 def numbers(tokens: list[Token]) -> tuple[list[list[Token]], list[Token]]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from digitrec.errors import InputError
 from digitrec.lines import calibrate
-from digitrec.lines.decode import Token, greedy, line_score, numbers, softmax
+from digitrec.lines.decode import Token, greedy, line_score, marks_between_digits, numbers, softmax
 from digitrec.lines.prep import Prepared, prepare
 from digitrec.lines.spec import DIGITS, NOT_DIGIT, STRIDE
 from digitrec.vision.io import Loaded, load_image
@@ -301,6 +301,7 @@ def read_line(
     if isinstance(p, str):
         return LineResult("", 0.0, [], p, [], True, reader)
     conf = calibrate.apply(model.calibration, line_score(probs, tokens))
+    tokens = marks_between_digits(tokens)
     if reader == "combined" and tokens and all(tk.char in DIGITS for tk in tokens):
         tokens = _second_opinion(loaded, tokens)
     return _result(loaded, p, tokens, conf, min_confidence, reader)
