@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from digitrec.pages.layout import find_lines
-from digitrec.pages.read import read_page
+from digitrec.pages.read import SegmentReader, read_page
 from digitrec.testing.pages import generate_page
 from digitrec.testing.synth import render_plain_row
 from digitrec.vision.read import read
@@ -48,7 +48,7 @@ def overlap(a, b) -> int:
 def test_plain_strips_are_one_line_read_as_digitrec_read(mnist):
     strips = plain_strips(mnist.train_images, FAILED)
     for k, strip in strips.items():
-        result = read_page(strip)
+        result = read_page(strip, line_reader=SegmentReader())
         assert len(result.lines) == 1, (k, [(ln.text, ln.box) for ln in result.lines])
         assert result.text == read(strip).text, k
 
@@ -70,7 +70,7 @@ def test_no_ink_in_two_lines_of_a_strip_page(mnist):
     page = np.full((60 * len(strips), 200), 230, np.uint8)
     for k, strip in enumerate(strips):
         page[60 * k : 60 * k + 44, : strip.shape[1]] = strip
-    result = read_page(page)
+    result = read_page(page, line_reader=SegmentReader())
     assert [ln.text for ln in result.lines] == [read(s).text for s in strips]
     boxes = [ln.box for ln in result.lines]
     assert all(overlap(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[:i])

@@ -227,3 +227,24 @@ def test_predict_corrupt_and_encrypted_pdfs_are_error_lines_naming_them(tmp_path
     assert "encrypted" in lines[str(tmp_path / "locked.pdf")]
     assert "cut.pdf" in lines[str(tmp_path / "cut.pdf")]
     assert str(tmp_path / "ok.png") + ":1" in lines
+
+
+def test_predict_line_reader_reads_separators_and_skips_words(tmp_path):
+    from PIL import ImageDraw, ImageFont
+
+    from digitrec.testing.fonts import held_out_fonts
+
+    fonts = held_out_fonts()
+    if not fonts:
+        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
+    img = Image.new("L", (560, 170), 235)
+    font = ImageFont.truetype(str(fonts[1]), 48)
+    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
+    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    img.save(tmp_path / "form.png")
+    run = _predict(str(tmp_path / "form.png"), "--reader", "combined", "--json")
+    assert run.exit_code == 0, run.output
+    (page,) = json.loads(run.stdout)
+    assert page["text"] == "12.50" and len(page["lines"]) == 1
+    run = _predict(str(tmp_path / "form.png"), "--reader", "magic")
+    assert run.exit_code != 0 and "reader" in run.output

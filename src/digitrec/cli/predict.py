@@ -33,6 +33,7 @@ def stream_results(
     min_confidence: float = 0.0,
     max_digits: int | None = None,
     overlay: str | os.PathLike | None = None,
+    reader: str = "segment",
 ) -> Iterator[dict[str, Any]]:
     """One entry per page of each document, in order, reading one page at a time.
 
@@ -47,9 +48,12 @@ def stream_results(
     model : object
         A loaded model.
     min_confidence, max_digits
-        As for :func:`digitrec.vision.read`; ``max_digits`` applies to each line.
+        As for :func:`digitrec.vision.read`; ``max_digits`` applies to each line
+        (segment reader only).
     overlay : path-like, optional
         Folder where each page's overlay is written as ``{stem}-p{page}.png``.
+    reader : str
+        Line reader, see :func:`digitrec.pages.read.make_line_reader`.
 
     Yields
     ------
@@ -60,12 +64,12 @@ def stream_results(
         pages it gave, if it failed part way).
     """
     from digitrec.pages.each import read_each_document
-    from digitrec.pages.read import SegmentReader
+    from digitrec.pages.read import make_line_reader
     from digitrec.vision.isolate import ReadError
 
-    reader = SegmentReader(model, max_digits=max_digits)
+    line_reader = make_line_reader(reader, model=model, max_digits=max_digits)
     for page, result in read_each_document(
-        paths, line_reader=reader, min_confidence=min_confidence
+        paths, line_reader=line_reader, min_confidence=min_confidence
     ):
         if isinstance(result, ReadError):
             yield {"path": result.name, **result.to_dict()}
@@ -103,6 +107,18 @@ def _progress(total: int) -> Any:
     return Progress(console=console, transient=True, redirect_stdout=to_terminal)
 
 
+Reader = Annotated[
+    str,
+    typer.Option(
+        "--reader",
+        metavar="NAME",
+        help="Line reader: segment (digits only; the one --model and --max-digits apply "
+        "to), or combined / ctc (the CTC line model: digits and separators, words skipped; "
+        "combined checks its digits with the digit CNN).",
+    ),
+]
+
+
 Overlay = Annotated[
     Path | None,
     typer.Option(
@@ -136,6 +152,7 @@ def predict(
     min_confidence: MinConfidence = 0.0,
     max_digits: MaxDigits = None,
     overlay: Overlay = None,
+    reader: Reader = "segment",
 ) -> None:
     """Read the numbers in images, multi-page TIFFs and PDFs: one line per line read.
 
@@ -146,7 +163,13 @@ def predict(
     status is 1 only when every file failed.
     """
     from digitrec.inputs import iter_inputs, no_images
+    from digitrec.lines.spec import READER_NAMES
     from digitrec.models import shared_model
+
+    if reader not in READER_NAMES:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(READER_NAMES)}, found {reader!r}", param_hint="--reader"
+        )
 
     files = list(iter_inputs(paths))  # paths only: cheap, and gives the total up front
     if not files:
@@ -160,6 +183,7 @@ def predict(
         min_confidence=min_confidence,
         max_digits=max_digits,
         overlay=overlay,
+        reader=reader,
     )
     failed, previous = 0, None
     with _progress(len(files)) as bar:

@@ -20,6 +20,7 @@ __all__ = [
     "HEIGHT",
     "HELD_OUT_FONTS",
     "NOT_DIGIT",
+    "READER_NAMES",
     "SEPARATORS",
     "STRIDE",
     "all_fonts",
@@ -27,6 +28,9 @@ __all__ = [
     "encode_label",
     "training_fonts",
 ]
+
+#: Line readers by name: the segment-and-classify reader and the CTC readers.
+READER_NAMES = ("segment", "combined", "ctc", "default")
 
 #: Architecture identifier stored in every saved line model.
 ARCH = "digitrec-lines-crnn-v1"

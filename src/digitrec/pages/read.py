@@ -6,13 +6,19 @@ returning an object with ``text``, ``confidence``, ``chars`` (each with
 optionally ``reason``. If it also has ``many(images, *, min_confidence)``, all
 the lines of a page go through it in one call (one batched model call).
 Boxes it returns are in the pixels of the image it was given.
-The default, :class:`SegmentReader`, wraps today's segment-and-classify reader
-(:func:`digitrec.vision.read.read_many`).
+The default, :class:`SegmentReader`, wraps the segment-and-classify reader
+(:func:`digitrec.vision.read.read_many`: digits only, one batched model call
+per page; the best on MNIST-like digit strips). :class:`LineReader` is
+:func:`digitrec.lines.read_line` (the CTC line model, checked by the digit
+CNN: digits and separators, words skipped; the best on pages with words and
+separators). It becomes the default when it also reads digit strips as well
+(issue 11).
 
 A page on which the layout finds at most one line and no printed rules is
-read whole, as given: a one-line image reads exactly as :func:`digitrec.read`
-reads it. With rules (ruled paper, comb boxes, form lines), every line is read
-from its crop, with the rules painted over, and rules alone read as nothing.
+read whole, as given: with :class:`SegmentReader` a one-line image reads
+exactly as :func:`digitrec.read` reads it. With rules (ruled paper, comb
+boxes, form lines), every line is read from its crop, with the rules painted
+over, and rules alone read as nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +37,14 @@ from digitrec.pages.layout import Layout, find_lines
 from digitrec.pages.result import CharResult, LineResult, PageResult
 from digitrec.vision.io import Loaded, load_image, reduce
 
-__all__ = ["PAGE_PIXELS", "SegmentReader", "read_document", "read_page"]
+__all__ = [
+    "PAGE_PIXELS",
+    "LineReader",
+    "SegmentReader",
+    "make_line_reader",
+    "read_document",
+    "read_page",
+]
 
 #: Pages are laid out at most this many pixels (a letter page at about 120 dpi).
 PAGE_PIXELS = 1_200_000
@@ -112,6 +125,47 @@ class SegmentReader:
     def __call__(self, image: Any, *, min_confidence: float = 0.0) -> _Reading:
         """Read one line image."""
         return self.many([image], min_confidence=min_confidence)[0]
+
+
+class LineReader:
+    """The line reader of :mod:`digitrec.lines` as a page's line reader.
+
+    It reads digits and the separators ``- / . ,`` inside numbers, and skips
+    words and marks (a word-only line reads as nothing).
+
+    Parameters
+    ----------
+    reader : str
+        ``"default"`` (:data:`digitrec.lines.read.DEFAULT_READER`: the CTC
+        model with the digit CNN's second opinion), ``"ctc"`` or ``"combined"``.
+    """
+
+    #: It reads a :class:`~digitrec.vision.io.Loaded` as it reads the file itself.
+    accepts_loaded = True
+
+    def __init__(self, reader: str = "default") -> None:
+        from digitrec.lines.read import READERS
+
+        if reader not in ("default", *READERS):
+            raise InputError(f"reader: expected one of {READERS} or 'default', found {reader!r}")
+        self.reader = reader
+
+    def __call__(self, image: Any, *, min_confidence: float = 0.0) -> Any:
+        """Read one line image."""
+        from digitrec.lines.read import read_line
+
+        return read_line(image, reader=self.reader, min_confidence=min_confidence)
+
+
+def make_line_reader(name: str = "segment", **segment_options: Any) -> Any:
+    """The page line reader called ``name``: ``segment``, or ``ctc``/``combined``/``default``
+    (a :mod:`digitrec.lines` reader).
+
+    ``segment_options`` (``model``, ``max_digits``) go to :class:`SegmentReader`.
+    """
+    if name == "segment":
+        return SegmentReader(**segment_options)
+    return LineReader(name)
 
 
 def _read_all(reader: Any, images: list[Any], min_confidence: float) -> list[_Reading]:
