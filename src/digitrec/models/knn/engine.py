@@ -243,6 +243,9 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         self._aug = aug.astype(np.float32) if self._f32 else aug
 
     def _search(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # numba is imported on first search, not with the package.
+        import numba
+
         from digitrec.models.knn.kernels import search_tiled
 
         n = X.shape[0]
@@ -275,9 +278,13 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         train = np.require(self._fit_X, requirements="W")
         zq = np.ascontiguousarray(zq, dtype=np.float32 if use32 else np.float64)
         aug = self._aug if use32 or not self._f32 else self._aug.astype(np.float64)
-        search_tiled(
-            zq, q_sq, margin, aug, X, train, k, n_probe, self.block_size, _TILE, out_sq, out_ind
-        )
+        # Threads take one block at a time rather than an equal share up front:
+        # on a shared machine a descheduled thread then delays one block, not
+        # half of them.  (Set here: a kernel that sets it cannot be cached.)
+        with numba.parallel_chunksize(1):
+            search_tiled(
+                zq, q_sq, margin, aug, X, train, k, n_probe, self.block_size, _TILE, out_sq, out_ind
+            )
         return out_sq, out_ind
 
     def predict_proba(self, X) -> np.ndarray:
