@@ -208,27 +208,34 @@ def _keep_smallest(tile, r, c0, c1, j0, w, top_v, top_i):
 
 
 @numba.njit(cache=True, fastmath=_FLAGS)
-def _candidates(zq, g, aug, x, y, chunk_min, r, bound):
-    """Rows whose lower bound reaches ``bound``, with their exact distances (index order)."""
+def _nearest(zq, g, aug, x, y, chunk_min, r, bound, best_v, best_i):
+    """The nearest rows whose lower bound reaches ``bound``, into ``best_v``/``best_i``.
+
+    Keeps as many as ``best_v`` holds (k + 1), ascending, equal distances in
+    index order: the first k + 1 of a stable sort of all such rows, without
+    sorting them all.  Unfilled places keep an index of -1.
+    """
     n = aug.shape[0]
-    n_chunks = chunk_min.shape[1]
+    last = best_v.shape[0] - 1
+    best_v[:] = np.inf
+    best_i[:] = -1
     # Rows of the chunks that may hold a neighbour, filtered by their own
     # lower bound; only the survivors are measured exactly.
-    count = 0
-    for c in range(n_chunks):
-        if chunk_min[r, c] <= bound:
-            count += _CHUNK
-    cand = np.empty(count, dtype=np.int64)
-    dist = np.empty(count)
-    count = 0
-    for c in range(n_chunks):
+    for c in range(chunk_min.shape[1]):
         if chunk_min[r, c] <= bound:
             for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
                 if _lower(zq, g, aug, j) <= bound:
-                    cand[count] = j
-                    dist[count] = _exact_sq(x, g, y, j)
-                    count += 1
-    return cand[:count], dist[:count]
+                    d = _exact_sq(x, g, y, j)
+                    if d < best_v[last]:
+                        # Rows come in index order: an equal distance already
+                        # kept stays ahead, as in a stable sort.
+                        i = last
+                        while i > 0 and best_v[i - 1] > d:
+                            best_v[i] = best_v[i - 1]
+                            best_i[i] = best_i[i - 1]
+                            i -= 1
+                        best_v[i] = d
+                        best_i[i] = j
 
 
 @numba.njit(cache=True, fastmath=_FLAGS)
@@ -259,13 +266,12 @@ def _rank_query(zq, q_sq, margin, aug, x, y, k, g, r, chunk_min, top_i, out_sq, 
         probe[i] = _exact_sq(x, g, y, top_i[r, i])
     probe.sort()
     bound = probe[k - 1] * (1.0 + 1e-9) + margin[g] - q_sq[g]
-    cand, dist = _candidates(zq, g, aug, x, y, chunk_min, r, bound)
-    count = cand.shape[0]
-    # Candidates are in ascending index order and mergesort is stable.
-    order = np.argsort(dist, kind="mergesort")
+    best_v = np.empty(k + 1)
+    best_i = np.empty(k + 1, dtype=np.int64)
+    _nearest(zq, g, aug, x, y, chunk_min, r, bound, best_v, best_i)
     tied = False
-    for i in range(min(k, count - 1)):
-        if dist[order[i]] == dist[order[i + 1]]:
+    for i in range(k):
+        if best_i[i + 1] >= 0 and best_v[i] == best_v[i + 1]:
             tied = True
     if tied and k <= 15:
         # Equal distances among the first k + 1: which of them are kept, and in
@@ -277,5 +283,5 @@ def _rank_query(zq, q_sq, margin, aug, x, y, k, g, r, chunk_min, top_i, out_sq, 
             out_ind[g, i] = heap_i[i]
         return
     for i in range(k):
-        out_sq[g, i] = dist[order[i]]
-        out_ind[g, i] = cand[order[i]]
+        out_sq[g, i] = best_v[i]
+        out_ind[g, i] = best_i[i]
