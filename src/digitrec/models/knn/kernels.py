@@ -81,18 +81,23 @@ def _heap_push(values, indices, val, idx):
 
 
 @numba.njit(cache=True)
+def _insert(values, indices, val, idx, end):
+    # Put (val, idx) into the ascending values[:end], after any equal value,
+    # shifting the larger ones up by one (values[end] is overwritten).
+    i = end
+    while i > 0 and values[i - 1] > val:
+        values[i] = values[i - 1]
+        indices[i] = indices[i - 1]
+        i -= 1
+    values[i] = val
+    indices[i] = idx
+
+
+@numba.njit(cache=True)
 def _insertion_sort(values, indices):
     # scikit-learn's simultaneous_sort for up to 15 items (an insertion sort).
     for i in range(1, values.shape[0]):
-        v = values[i]
-        t = indices[i]
-        j = i
-        while j > 0 and values[j - 1] > v:
-            values[j] = values[j - 1]
-            indices[j] = indices[j - 1]
-            j -= 1
-        values[j] = v
-        indices[j] = t
+        _insert(values, indices, values[i], indices[i], i)
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FLAGS)
@@ -196,13 +201,7 @@ def _keep_smallest(tile, r, c0, c1, j0, w, top_v, top_i):
     for j in range(c0, c1):
         v = tile[j, r]
         if v < w:
-            i = n_probe - 1
-            while i > 0 and top_v[r, i - 1] > v:
-                top_v[r, i] = top_v[r, i - 1]
-                top_i[r, i] = top_i[r, i - 1]
-                i -= 1
-            top_v[r, i] = v
-            top_i[r, i] = j0 + j
+            _insert(top_v[r], top_i[r], v, j0 + j, n_probe - 1)
             w = top_v[r, n_probe - 1]
     return w
 
@@ -229,13 +228,7 @@ def _nearest(zq, g, aug, x, y, chunk_min, r, bound, best_v, best_i):
                     if d < best_v[last]:
                         # Rows come in index order: an equal distance already
                         # kept stays ahead, as in a stable sort.
-                        i = last
-                        while i > 0 and best_v[i - 1] > d:
-                            best_v[i] = best_v[i - 1]
-                            best_i[i] = best_i[i - 1]
-                            i -= 1
-                        best_v[i] = d
-                        best_i[i] = j
+                        _insert(best_v, best_i, d, j, last)
 
 
 @numba.njit(cache=True, fastmath=_FLAGS)
