@@ -10,9 +10,12 @@ from other processes hits all three alike.  Prints one JSON line:
 - ``speedup_vs_sklearn`` / ``speedup_vs_faiss``;
 - ``raw784`` and ``split6000``: the same for raw pixels and for the study's
   6,000-image split (4,020 train, 1,980 queries);
-- ``arithmetic``: the FLOPs of a brute-force search and of digitrec's screening
-  GEMM, and the float32 GEMM rate numpy reaches here, to say how close to the
-  arithmetic limit each engine is.
+- ``arithmetic`` (per case): the FLOPs of a brute-force search and of
+  digitrec's screening GEMM, each engine's brute-force-equivalent GFLOP/s, and
+  that rate as a fraction of the float32 GEMM rate this machine reaches, which
+  ``gemm`` measures in the same run: numpy's ``sgemm`` on large square
+  matrices (all BLAS threads), in the brute-force shape, and the engine's
+  screening tile on one thread.
 
 Run: ``DIGITREC_DATA_DIR=... python benchmarks/knn.py [--repeat 5] [--quick]``.
 """
@@ -28,7 +31,7 @@ import time
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from digitrec.data import load_mnist
 from digitrec.errors import require_extra
@@ -121,18 +124,76 @@ def bench(case, repeat: int) -> dict:
     }
 
 
-def gemm_gflops(n_q: int, n_t: int, d: int, block: int = 256, repeat: int = 3) -> float:
-    """float32 GEMM rate numpy reaches on this machine, in the engine's shape."""
-    rng = np.random.default_rng(0)
-    a = rng.random((n_q, d), dtype=np.float32)
-    b = rng.random((n_t, d), dtype=np.float32)
+def _rate(flop: float, fn, repeat: int = 3) -> float:
+    """GFLOP/s of the best of ``repeat`` calls of ``fn`` doing ``flop`` FLOPs."""
     best = np.inf
     for _ in range(repeat):
         start = time.perf_counter()
-        for s in range(0, n_q, block):
-            a[s : s + block] @ b.T
+        fn()
         best = min(best, time.perf_counter() - start)
-    return 2.0 * n_q * n_t * d / best / 1e9
+    return flop / best / 1e9
+
+
+def gemm_rates(n_q: int, n_t: int, d: int, screen_cols: int) -> dict:
+    """float32 GEMM rates numpy reaches on this machine, in GFLOP/s.
+
+    ``square``: 2048 x 2048 x 2048, all BLAS threads, the machine's practical
+    GEMM peak; ``brute_shape``: the brute-force product of ``n_q`` queries
+    with ``n_t`` rows of ``d`` features, 256 queries at a time (on the first
+    2,560 queries: the rate is per FLOP, and all of them take long); ``screen_tile``:
+    the engine's screening tile (2048 rows x ``screen_cols``, 128 queries) on
+    one thread, as each of its threads runs it.
+    """
+    rng = np.random.default_rng(0)
+    n_q = min(n_q, 2560)
+    sq = rng.random((2048, 2048), dtype=np.float32)
+    a = rng.random((n_q, d), dtype=np.float32)
+    b = rng.random((n_t, d), dtype=np.float32)
+
+    def brute() -> None:
+        for s in range(0, n_q, 256):
+            a[s : s + 256] @ b.T
+
+    tile = rng.random((2048, screen_cols), dtype=np.float32)
+    queries = rng.random((screen_cols, 128), dtype=np.float32)
+
+    def screen() -> None:
+        for _ in range(200):
+            tile @ queries
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        screen_rate = _rate(200 * 2.0 * 2048 * screen_cols * 128, screen)
+    return {
+        "square_f32": round(_rate(2.0 * 2048**3, lambda: sq @ sq), 1),
+        "brute_shape_f32": round(_rate(2.0 * n_q * n_t * d, brute), 1),
+        "screen_tile_f32_one_thread": round(screen_rate, 1),
+    }
+
+
+def _screen_cols(d: int) -> int:
+    """Columns of digitrec's screening GEMM for ``d`` features (its default)."""
+    rng = np.random.default_rng(0)
+    probe = ExactKNeighborsClassifier().fit(rng.random((256, d)), np.arange(256) % 10)
+    return probe._aug.shape[1]
+
+
+def arithmetic(case_result: dict, d: int, screen_cols: int, gemm_rate: float) -> dict:
+    """FLOPs of the case and each engine's brute-force-equivalent GFLOP/s.
+
+    ``fraction_of_gemm``: that rate over ``gemm_rate`` (the machine's measured
+    float32 GEMM rate); above 1 means faster than any brute-force search could
+    be here, by doing less arithmetic.
+    """
+    n_q, n_t = case_result["n_queries"], case_result["n_train"]
+    brute = 2.0 * n_q * n_t * d / 1e9
+    effective = {n: brute / case_result[n] for n in ENGINES}
+    return {
+        "brute_force_gflop": round(brute, 2),
+        "digitrec_screen_gflop": round(2.0 * n_q * n_t * screen_cols / 1e9, 2),
+        "brute_force_floor_s": round(brute / gemm_rate, 3),
+        "effective_gflops": {n: round(v, 1) for n, v in effective.items()},
+        "fraction_of_gemm": {n: round(v / gemm_rate, 2) for n, v in effective.items()},
+    }
 
 
 def _tune_faiss_blas() -> str | None:
@@ -169,23 +230,13 @@ def main() -> None:
         )
         result["split6000"] = bench(make_case(tr, ytr, te, yte, 3), args.repeat)
 
-    n_q, n_t, d = 10_000, 60_000, 100
-    brute = 2.0 * n_q * n_t * d
-    screen_dims = ExactKNeighborsClassifier().fit(full["train_sums"][:64], full["y"][:64])
-    dims = screen_dims._aug.shape[1]
-    rate = gemm_gflops(n_q, n_t, d)
-    rate_screen = gemm_gflops(n_q, n_t, dims)
-    result["arithmetic"] = {
-        "brute_force_gflop": round(brute / 1e9, 1),
-        "digitrec_screen_gflop": round(2.0 * n_q * n_t * dims / 1e9, 1),
-        "numpy_f32_gemm_gflops_d100": round(rate, 1),
-        "numpy_f32_gemm_gflops_screen": round(rate_screen, 1),
-        "brute_force_f32_floor_s": round(brute / 1e9 / rate, 3),
-        "digitrec_screen_floor_s": round(2.0 * n_q * n_t * dims / 1e9 / rate_screen, 3),
-        "effective_gflops": {
-            n: round(brute / 1e9 / result[n], 1) for n in ("sklearn", "faiss", "digitrec")
-        },
-    }
+    screen_cols = _screen_cols(100)
+    result["gemm_gflops"] = gemm_rates(10_000, 60_000, 100, screen_cols)
+    rate = result["gemm_gflops"]["square_f32"]
+    result["arithmetic"] = arithmetic(result, 100, screen_cols, rate)
+    if not args.quick:
+        result["raw784"]["arithmetic"] = arithmetic(result["raw784"], 784, _screen_cols(784), rate)
+        result["split6000"]["arithmetic"] = arithmetic(result["split6000"], 100, screen_cols, rate)
     blas = [
         {k: v for k, v in lib.items() if k in ("internal_api", "architecture", "num_threads")}
         for lib in threadpool_info()

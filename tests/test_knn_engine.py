@@ -101,6 +101,17 @@ def test_many_equidistant_rows():
     _assert_same(ExactKNeighborsClassifier(n_neighbors=5).fit(X, y), _sklearn().fit(X, y), Q)
 
 
+def test_ties_across_tiles_and_blocks():
+    # More training rows than one tile (2,048) and more queries than one block
+    # (128), on a coarse integer grid: every query has exact ties, spread over
+    # several tiles and chunks.
+    rng = np.random.default_rng(6)
+    X = rng.integers(0, 6, size=(4500, 4)).astype(float)
+    y = rng.integers(0, 10, size=4500)
+    Q = rng.integers(0, 6, size=(4600, 4)).astype(float)
+    _assert_same(ExactKNeighborsClassifier().fit(X, y), _sklearn().fit(X, y), Q)
+
+
 @pytest.mark.slow  # the only test on the float64 path: numba compiles its kernels here
 def test_values_beyond_float32_use_float64_screening():
     rng = np.random.default_rng(4)

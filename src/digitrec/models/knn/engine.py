@@ -7,13 +7,14 @@ numba kernels live in :mod:`digitrec.models.knn.kernels`.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from digitrec.errors import InputError
 
@@ -27,6 +28,23 @@ _U64 = 2.0**-53
 _F32_RANGE = (1e-30, 1e15)
 # Training rows per tile: a (block_size x _TILE) float32 tile stays in L2.
 _TILE = 2048
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    # Finding the loaded BLAS libraries costs milliseconds (it walks every
+    # loaded library), as much as a whole small search: do it once.
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context in which BLAS runs on one thread.
+
+    The engine's own threads each call BLAS on a small tile, and its small
+    set-up products gain nothing from threads: a multi-threaded BLAS there only
+    adds thread wake-ups, which on a busy machine cost more than the products.
+    """
+    return _threadpools().limit(limits=1, user_api="blas")
 
 
 def _gamma(n: int, u: float) -> float:
@@ -133,7 +151,8 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, self._y = np.unique(y, return_inverse=True)
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
-        self._fit_rotation(X)
+        with _one_blas_thread():
+            self._fit_rotation(X)
         return self
 
     def _validate_query(self, X) -> np.ndarray:
@@ -178,7 +197,8 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
                 f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}; "
                 "choose fewer neighbours or fit on more rows"
             )
-        sq_dist, ind = self._search(X, k)
+        with _one_blas_thread():
+            sq_dist, ind = self._search(X, k)
         if query_is_train:
             # The k nearest *other* rows: drop each row itself, or, when k + 1
             # exact duplicates with smaller indices outrank it, the last one.
@@ -223,6 +243,9 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         self._aug = aug.astype(np.float32) if self._f32 else aug
 
     def _search(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # numba is imported on first search, not with the package.
+        import numba
+
         from digitrec.models.knn.kernels import search_tiled
 
         n = X.shape[0]
@@ -255,21 +278,12 @@ class ExactKNeighborsClassifier(ClassifierMixin, BaseEstimator):
         train = np.require(self._fit_X, requirements="W")
         zq = np.ascontiguousarray(zq, dtype=np.float32 if use32 else np.float64)
         aug = self._aug if use32 or not self._f32 else self._aug.astype(np.float64)
-        # Each numba thread calls BLAS on its own cache-sized tile.
-        with threadpool_limits(limits=1, user_api="blas"):
+        # Threads take one block at a time rather than an equal share up front:
+        # on a shared machine a descheduled thread then delays one block, not
+        # half of them.  (Set here: a kernel that sets it cannot be cached.)
+        with numba.parallel_chunksize(1):
             search_tiled(
-                zq,
-                q_sq,
-                margin,
-                aug,
-                X,
-                train,
-                k,
-                n_probe,
-                self.block_size,
-                _TILE,
-                out_sq,
-                out_ind,
+                zq, q_sq, margin, aug, X, train, k, n_probe, self.block_size, _TILE, out_sq, out_ind
             )
         return out_sq, out_ind
 

@@ -81,18 +81,23 @@ def _heap_push(values, indices, val, idx):
 
 
 @numba.njit(cache=True)
+def _insert(values, indices, val, idx, end):
+    # Put (val, idx) into the ascending values[:end], after any equal value,
+    # shifting the larger ones up by one (values[end] is overwritten).
+    i = end
+    while i > 0 and values[i - 1] > val:
+        values[i] = values[i - 1]
+        indices[i] = indices[i - 1]
+        i -= 1
+    values[i] = val
+    indices[i] = idx
+
+
+@numba.njit(cache=True)
 def _insertion_sort(values, indices):
     # scikit-learn's simultaneous_sort for up to 15 items (an insertion sort).
     for i in range(1, values.shape[0]):
-        v = values[i]
-        t = indices[i]
-        j = i
-        while j > 0 and values[j - 1] > v:
-            values[j] = values[j - 1]
-            indices[j] = indices[j - 1]
-            j -= 1
-        values[j] = v
-        indices[j] = t
+        _insert(values, indices, values[i], indices[i], i)
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FLAGS)
@@ -141,12 +146,12 @@ def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_in
         r0 = b * qb
         r1 = min(r0 + qb, m)
         rows = r1 - r0
-        # Laid out (chunk, query) so that the scan runs along queries:
-        # element-wise minima that vectorise, no horizontal reductions.
-        chunk_min = np.empty((n_chunks, rows))
-        top_v = np.full((rows, n_probe), np.inf)
+        # Laid out (query, chunk) so that each query's search for candidates
+        # reads its own minima contiguously; in the tile's dtype, which holds
+        # the minima exactly.
+        chunk_min = np.empty((rows, n_chunks), dtype=aug.dtype)
         top_i = np.full((rows, n_probe), -1, dtype=np.int64)
-        _scan_block(zq[r0:r1], aug, tn, chunk_min, top_v, top_i)
+        _scan_block(zq[r0:r1], aug, tn, chunk_min, top_i)
         for r in range(rows):
             _rank_query(
                 zq, q_sq, margin, aug, x, y, k, r0 + r, r, chunk_min, top_i, out_sq, out_ind
@@ -154,23 +159,28 @@ def search_tiled(zq, q_sq, margin, aug, x, y, k, n_probe, qb, tn, out_sq, out_in
 
 
 @numba.njit(cache=True, fastmath=_FLAGS)
-def _scan_block(zb, aug, tn, chunk_min, top_v, top_i):
+def _scan_block(zb, aug, tn, chunk_min, top_i):
     """Lower bounds of a block of queries against all training rows, tile by tile.
 
-    Fills ``chunk_min[c, r]`` (the smallest lower bound of chunk ``c`` for query
-    ``r``) and ``top_v``/``top_i`` (the ``n_probe`` smallest and their rows).
+    Fills ``chunk_min[r, c]`` (the smallest lower bound of chunk ``c`` for query
+    ``r``) and ``top_i`` (the rows of the ``n_probe`` smallest, per query).
     """
     n = aug.shape[0]
-    rows = top_v.shape[0]
-    worst = np.full(rows, np.inf)
+    rows, n_probe = top_i.shape
+    top_v = np.full((rows, n_probe), np.inf, dtype=aug.dtype)
+    worst = np.full(rows, np.inf, dtype=aug.dtype)
     zb_t = np.ascontiguousarray(zb.T)
-    low = np.empty(rows)
+    # One tile buffer per block: BLAS writes into it, no allocation per tile.
+    buf = np.empty((min(tn, n), rows), dtype=aug.dtype)
+    low = np.empty(rows, dtype=aug.dtype)
     for j0 in range(0, n, tn):
         j1 = min(j0 + tn, n)
         # tile[j, r]: lower bound (less q_sq[r]) of training row j0 + j.
-        tile = np.dot(aug[j0:j1], zb_t)
+        tile = buf[: j1 - j0]
+        np.dot(aug[j0:j1], zb_t, tile)
         for c0 in range(0, j1 - j0, _CHUNK):
             c1 = min(c0 + _CHUNK, j1 - j0)
+            # Minima along the queries: element-wise, so they vectorise.
             for r in range(rows):
                 low[r] = tile[c0, r]
             for j in range(c0 + 1, c1):
@@ -178,7 +188,7 @@ def _scan_block(zb, aug, tn, chunk_min, top_v, top_i):
                     low[r] = min(low[r], tile[j, r])
             ci = (j0 + c0) // _CHUNK
             for r in range(rows):
-                chunk_min[ci, r] = low[r]
+                chunk_min[r, ci] = low[r]
             for r in range(rows):
                 if low[r] < worst[r]:
                     worst[r] = _keep_smallest(tile, r, c0, c1, j0, worst[r], top_v, top_i)
@@ -191,39 +201,34 @@ def _keep_smallest(tile, r, c0, c1, j0, w, top_v, top_i):
     for j in range(c0, c1):
         v = tile[j, r]
         if v < w:
-            i = n_probe - 1
-            while i > 0 and top_v[r, i - 1] > v:
-                top_v[r, i] = top_v[r, i - 1]
-                top_i[r, i] = top_i[r, i - 1]
-                i -= 1
-            top_v[r, i] = v
-            top_i[r, i] = j0 + j
+            _insert(top_v[r], top_i[r], v, j0 + j, n_probe - 1)
             w = top_v[r, n_probe - 1]
     return w
 
 
 @numba.njit(cache=True, fastmath=_FLAGS)
-def _candidates(zq, g, aug, x, y, chunk_min, r, bound):
-    """Rows whose lower bound reaches ``bound``, with their exact distances (index order)."""
+def _nearest(zq, g, aug, x, y, chunk_min, r, bound, best_v, best_i):
+    """The nearest rows whose lower bound reaches ``bound``, into ``best_v``/``best_i``.
+
+    Keeps as many as ``best_v`` holds (k + 1), ascending, equal distances in
+    index order: the first k + 1 of a stable sort of all such rows, without
+    sorting them all.  Unfilled places keep an index of -1.
+    """
     n = aug.shape[0]
-    n_chunks = chunk_min.shape[0]
+    last = best_v.shape[0] - 1
+    best_v[:] = np.inf
+    best_i[:] = -1
     # Rows of the chunks that may hold a neighbour, filtered by their own
     # lower bound; only the survivors are measured exactly.
-    count = 0
-    for c in range(n_chunks):
-        if chunk_min[c, r] <= bound:
-            count += min(_CHUNK, n - c * _CHUNK)
-    cand = np.empty(count, dtype=np.int64)
-    dist = np.empty(count)
-    count = 0
-    for c in range(n_chunks):
-        if chunk_min[c, r] <= bound:
+    for c in range(chunk_min.shape[1]):
+        if chunk_min[r, c] <= bound:
             for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
                 if _lower(zq, g, aug, j) <= bound:
-                    cand[count] = j
-                    dist[count] = _exact_sq(x, g, y, j)
-                    count += 1
-    return cand[:count], dist[:count]
+                    d = _exact_sq(x, g, y, j)
+                    if d < best_v[last]:
+                        # Rows come in index order: an equal distance already
+                        # kept stays ahead, as in a stable sort.
+                        _insert(best_v, best_i, d, j, last)
 
 
 @numba.njit(cache=True, fastmath=_FLAGS)
@@ -236,8 +241,8 @@ def _replay_heap(zq, g, aug, x, y, k, chunk_min, r, shift):
     n = aug.shape[0]
     heap_v = np.full(k, np.finfo(np.float64).max)
     heap_i = np.full(k, -1, dtype=np.int64)
-    for c in range(chunk_min.shape[0]):
-        if chunk_min[c, r] + shift < heap_v[0] * (1.0 + 1e-9):
+    for c in range(chunk_min.shape[1]):
+        if chunk_min[r, c] + shift < heap_v[0] * (1.0 + 1e-9):
             for j in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
                 if _lower(zq, g, aug, j) + shift < heap_v[0] * (1.0 + 1e-9):
                     _heap_push(heap_v, heap_i, _exact_sq(x, g, y, j), j)
@@ -254,13 +259,12 @@ def _rank_query(zq, q_sq, margin, aug, x, y, k, g, r, chunk_min, top_i, out_sq, 
         probe[i] = _exact_sq(x, g, y, top_i[r, i])
     probe.sort()
     bound = probe[k - 1] * (1.0 + 1e-9) + margin[g] - q_sq[g]
-    cand, dist = _candidates(zq, g, aug, x, y, chunk_min, r, bound)
-    count = cand.shape[0]
-    # Candidates are in ascending index order and mergesort is stable.
-    order = np.argsort(dist, kind="mergesort")
+    best_v = np.empty(k + 1)
+    best_i = np.empty(k + 1, dtype=np.int64)
+    _nearest(zq, g, aug, x, y, chunk_min, r, bound, best_v, best_i)
     tied = False
-    for i in range(min(k, count - 1)):
-        if dist[order[i]] == dist[order[i + 1]]:
+    for i in range(k):
+        if best_i[i + 1] >= 0 and best_v[i] == best_v[i + 1]:
             tied = True
     if tied and k <= 15:
         # Equal distances among the first k + 1: which of them are kept, and in
@@ -272,5 +276,5 @@ def _rank_query(zq, q_sq, margin, aug, x, y, k, g, r, chunk_min, top_i, out_sq, 
             out_ind[g, i] = heap_i[i]
         return
     for i in range(k):
-        out_sq[g, i] = dist[order[i]]
-        out_ind[g, i] = cand[order[i]]
+        out_sq[g, i] = best_v[i]
+        out_ind[g, i] = best_i[i]
