@@ -60,6 +60,7 @@ def app_from_env() -> Any:
 def run_workers(
     settings: dict[str, Any],
     *,
+    factory: str = f"{__name__}:app_from_env",
     workers: int,
     host: str,
     port: int,
@@ -73,6 +74,9 @@ def run_workers(
     settings : dict
         Keyword arguments of :func:`~digitrec.serve.create_app` (JSON values),
         with ``access``: ``{"api_keys", "rate_limit", "rate_burst", "origins"}``.
+    factory : str
+        ``module:function`` that builds each worker's app (default
+        :func:`app_from_env`; ``benchmarks/serve.py`` serves a trivial reader).
     workers : int
         Worker processes (2 or more).
     host, port, drain_s, max_connections
@@ -88,7 +92,7 @@ def run_workers(
         os.environ[MULTIPROC_ENV] = own
     try:
         uvicorn.run(
-            f"{__name__}:app_from_env",
+            factory,
             factory=True,
             workers=workers,
             host=host,
