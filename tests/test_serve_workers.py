@@ -21,6 +21,62 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def test_cli_workers_and_batch_wait_reach_the_workers_settings(monkeypatch, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    import digitrec.models
+    import digitrec.serve.observe
+    import digitrec.serve.workers
+    from digitrec.cli.app import app
+
+    seen: dict = {}
+    monkeypatch.setattr(digitrec.models, "load_model", lambda spec: seen.update(checked=spec))
+    monkeypatch.setattr(
+        digitrec.serve.workers, "run_workers", lambda s, **kw: seen.update(settings=s, run=kw)
+    )
+    monkeypatch.setattr(digitrec.serve.observe, "configure_logging", lambda: None)
+    keys = tmp_path / "keys.txt"
+    keys.write_text("k" * 20 + "\n")
+    args = ["serve", "--port", "0", "--workers", "3", "--batch-wait-ms", "5", "--api-keys"]
+    result = CliRunner().invoke(app, [*args, str(keys), "--rate-limit", "4/s"])
+    assert result.exit_code == 0, result.output
+    assert seen["checked"] == "default"  # the model is checked once, before the workers
+    assert seen["run"]["workers"] == 3 and seen["run"]["port"] == 0
+    settings = seen["settings"]
+    assert settings["batch_wait_ms"] == 5.0 and settings["model"] == "default"
+    # The workers read the keys themselves: the settings name the file, not the keys.
+    assert settings["access"]["api_keys"] == str(keys.resolve())
+    assert "k" * 20 not in repr(settings)
+    assert settings["access"]["rate_limit"] == "4/s"
+
+
+def test_app_from_env_builds_the_app_the_settings_describe(monkeypatch, tmp_path) -> None:
+    import json
+
+    import digitrec.serve.app
+    import digitrec.serve.observe
+    from digitrec.serve.workers import SETTINGS_ENV, app_from_env
+    from serve_helpers import FakeReader
+
+    monkeypatch.setattr(digitrec.serve.observe, "configure_logging", lambda: None)
+    built: dict = {}
+    real = digitrec.serve.app.create_app
+    monkeypatch.setattr(
+        digitrec.serve.app,
+        "create_app",
+        lambda **kw: built.update(kw) or real(reader=FakeReader(), access=kw["access"]),
+    )
+    keys = tmp_path / "keys.txt"
+    keys.write_text("a" * 24 + "\n")
+    access = {"api_keys": str(keys), "rate_limit": "2/s", "rate_burst": 3, "origins": []}
+    settings = {"model": "default", "batch_wait_ms": 0.0, "max_upload_bytes": 1000}
+    monkeypatch.setenv(SETTINGS_ENV, json.dumps({**settings, "access": access}))
+    app = app_from_env()
+    assert {k: built[k] for k in settings} == settings
+    assert built["access"].keys and built["access"].rate is not None
+    assert app.title == "digitrec"
+
+
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()]
