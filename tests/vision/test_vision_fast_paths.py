@@ -64,3 +64,15 @@ def test_exif_orientation_applied_only_when_there_is_one(orientation) -> None:
     expected = {None: image, 1: image, 3: image.rotate(180), 6: image.rotate(-90, expand=True)}
     want = np.asarray(expected[orientation], np.float32) / 255.0
     assert np.abs(loaded.gray - want).mean() < 0.05  # JPEG: close, not exact
+
+
+def test_line_band_statistics_are_numpys() -> None:
+    from digitrec.pages.layout import _median, _upper_quartile
+
+    rng = np.random.default_rng(3)
+    for k in range(3000):
+        n = int(rng.integers(1, 30))
+        v = rng.normal(0, 100, n) if k % 2 else rng.integers(1, 200, n).astype(float)
+        values = [float(x) for x in v]
+        assert _median(values) == float(np.median(v))
+        assert _upper_quartile(values) == float(np.percentile(v, 75))
