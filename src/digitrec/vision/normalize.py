@@ -13,7 +13,7 @@ Two steps, each named after what it undoes:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -52,6 +52,30 @@ class InkMap:
     mask: np.ndarray
     dark_ink: bool
     reason: str | None = None
+    _parts: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def parts(self) -> tuple[np.ndarray, int, list, np.ndarray]:
+        """The 8-connected components of ``mask``, computed once.
+
+        The page layout and the segmentation of a one-line page both need
+        them; the first to ask pays.
+
+        Returns
+        -------
+        labels : numpy.ndarray
+            int32 (h, w) label image, 0 = no ink (:func:`scipy.ndimage.label`).
+        n : int
+            Number of components.
+        boxes : list of tuple of slice
+            :func:`scipy.ndimage.find_objects` of ``labels``.
+        areas : numpy.ndarray
+            Pixels of each component (component ``i`` at ``i - 1``).
+        """
+        if self._parts is None:
+            labels, n = ndimage.label(self.mask, structure=np.ones((3, 3), bool))
+            areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+            self._parts = (labels, n, ndimage.find_objects(labels), areas)
+        return self._parts
 
 
 def _sample(gray: np.ndarray, target: int = 10_000) -> np.ndarray:

@@ -183,13 +183,16 @@ def _merge_target(c: dict, merged: list[dict], tallest: float, labels: np.ndarra
     return target
 
 
-def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
+def segment(mask: np.ndarray, parts: tuple | None = None) -> list[list[list[Piece]]]:
     """Candidate segmentations of a binarised line, left to right.
 
     Parameters
     ----------
     mask : numpy.ndarray
         bool (h, w), True on ink.
+    parts : tuple, optional
+        ``mask``'s components when the caller has them already
+        (:meth:`digitrec.vision.normalize.InkMap.parts`).
 
     Returns
     -------
@@ -200,10 +203,17 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
         splits (2, 3, ... pieces), the geometrically likeliest first, plus
         itself when it could still be one wide digit.
     """
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if parts is None:
+        labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+        boxes, areas = (
+            ndimage.find_objects(labels),
+            np.bincount(labels.ravel(), minlength=n + 1)[1:],
+        )
+    else:
+        labels, n, boxes, areas = parts
     if n == 0:
         return []
-    comps, tallest = _components(labels, n)
+    comps, tallest = _components(boxes, areas)
     merged = _merge(comps, tallest, labels)
     top = max(m["area"] for m in merged)
     line_h = float(
@@ -218,13 +228,11 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     return groups
 
 
-def _components(labels: np.ndarray, n: int) -> tuple[list[dict], float]:
+def _components(boxes: list, areas: np.ndarray) -> tuple[list[dict], float]:
     """Components large enough to matter, largest first, and the tallest large one's height.
 
     Each component is a group of label ids with a box (y0, y1, x0, x1) and an area.
     """
-    boxes = ndimage.find_objects(labels)
-    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     big = areas >= 0.25 * areas.max()
     heights = np.array([b[0].stop - b[0].start for b in boxes])
     tallest = float(heights[big].max())
