@@ -384,7 +384,7 @@ def summary(results: dict, model: dict) -> dict:
         if peer in rps:
             out[f"new_vs_{peer}"] = {c: round(rps["new"][c] / rps[peer][c], 2) for c in rps["new"]}
     new8 = results["new"]["runs"].get("8")
-    base = rps.get("today", rps["w1_nobatch"])
+    base = rps.get("today", rps.get("w1_nobatch", {}))
     if new8 is not None and "8" in base:
         out["goal_met"] = bool(rps["new"]["8"] >= 2.5 * base["8"] and new8["p99_ms"] <= 150)
     cpu = {
@@ -393,6 +393,8 @@ def summary(results: dict, model: dict) -> dict:
     }
     out["server_cpu_ms_per_request_at_max_clients"] = cpu
     out["new_cpu_over_model_only"] = round(cpu["new"] / model["model_cpu_ms_per_read"], 1)
+    if "floor" in cpu:
+        out["new_cpu_minus_floor_ms"] = round(cpu["new"] - cpu["floor"], 2)
     return out
 
 

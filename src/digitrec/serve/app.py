@@ -133,9 +133,7 @@ def create_app(
         max_pixels = MAX_PIXELS
     names = "max_upload_bytes max_pixels request_timeout_s max_batch_files body_timeout_s max_pages"
     values = (max_upload_bytes, max_pixels, request_timeout_s, max_batch_files, body_timeout_s)
-    _check_positive(dict(zip(names.split(), (*values, max_pages), strict=True)))
-    if not 0 <= batch_wait_ms <= 1000:
-        raise InputError(f"create_app: batch_wait_ms must be in [0, 1000], found {batch_wait_ms!r}")
+    _check_limits(dict(zip(names.split(), (*values, max_pages), strict=True)), batch_wait_ms)
     metrics = ServiceMetrics()
     if reader is None:
         with metrics.model_load.time():
@@ -152,10 +150,12 @@ def create_app(
     return app
 
 
-def _check_positive(limits: dict[str, float]) -> None:
+def _check_limits(limits: dict[str, float], batch_wait_ms: float) -> None:
     for name, value in limits.items():
         if not value > 0:
             raise InputError(f"create_app: {name} must be positive, found {value!r}")
+    if not 0 <= batch_wait_ms <= 1000:
+        raise InputError(f"create_app: batch_wait_ms must be in [0, 1000], found {batch_wait_ms!r}")
 
 
 def _ready_metrics(metrics: ServiceMetrics) -> Callable[[float], None]:

@@ -68,6 +68,11 @@ _BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class ServiceMetrics:
     """The service's Prometheus metrics, in their own registry."""
 
+    in_flight: Gauge
+    model_load: Gauge
+    warm_up: Gauge
+    ready: Gauge
+
     def __init__(self) -> None:
         #: True when the values are shared between worker processes (see the module).
         self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
@@ -108,30 +113,15 @@ class ServiceMetrics:
         )
         # With several workers: the queue depth sums the live workers'; the start-up
         # times are the slowest worker's; ready is 1 once every live worker is.
-        self.in_flight = Gauge(
-            "digitrec_reads_in_flight",
-            "Reads queued or running in the reader threads (the queue depth).",
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
-        self.model_load = Gauge(
-            "digitrec_model_load_seconds",
-            "Time taken to load the model.",
-            registry=registry,
-            multiprocess_mode="max",
-        )
-        self.warm_up = Gauge(
-            "digitrec_warm_up_seconds",
-            "Time taken by the start-up read.",
-            registry=registry,
-            multiprocess_mode="max",
-        )
-        self.ready = Gauge(
-            "digitrec_ready",
-            "1 once the model is loaded and warmed up.",
-            registry=registry,
-            multiprocess_mode="livemin",
-        )
+        gauges = {
+            "in_flight": ("digitrec_reads_in_flight", "livesum", "Reads queued or running in "
+                          "the reader threads (the queue depth)."),
+            "model_load": ("digitrec_model_load_seconds", "max", "Time taken to load the model."),
+            "warm_up": ("digitrec_warm_up_seconds", "max", "Time taken by the start-up read."),
+            "ready": ("digitrec_ready", "livemin", "1 once the model is loaded and warmed up."),
+        }  # fmt: skip
+        for attr, (name, mode, doc) in gauges.items():
+            setattr(self, attr, Gauge(name, doc, registry=registry, multiprocess_mode=mode))
 
     def close(self) -> None:
         """At the worker's exit: drop its live gauges from the shared values."""
