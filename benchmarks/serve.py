@@ -203,14 +203,11 @@ async def _client(port: int, reqs: list[bytes], first: int, stop_at: float, out:
 
 
 async def load(port: int, reqs: list[bytes], clients: int, duration: float) -> dict:
-    """Closed-loop load; a short warm-up first (connections, caches), not counted.
+    """Closed-loop load of ``clients`` connections for ``duration`` seconds.
 
     The client is a few lines on asyncio streams rather than httpx, whose
     connection pool would measure the client instead of the server.
     """
-    warm: dict = {"latencies": [], "errors": {}}
-    stop_at = time.perf_counter() + 1.0
-    await asyncio.gather(*(_client(port, reqs, k, stop_at, warm) for k in range(clients)))
     out: dict = {"latencies": [], "errors": {}}
     start = time.perf_counter()
     await asyncio.gather(
@@ -247,6 +244,7 @@ def measure(name: str, bodies: list[bytes], args: argparse.Namespace) -> dict:
         runs = {}
         reqs = requests_for(bodies)
         for clients in args.clients:
+            asyncio.run(load(port, reqs, clients, 1.0))  # warm-up (caches, queues): not counted
             cpu0, client0 = cpu_seconds(proc.pid), time.process_time()
             stats = asyncio.run(load(port, reqs, clients, args.duration))
             n = max(stats["requests"], 1)
