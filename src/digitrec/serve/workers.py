@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,46 @@ def app_from_env() -> Any:
     keys = None if a["api_keys"] is None else Path(a["api_keys"])
     access = access_settings(keys, a["rate_limit"], a["rate_burst"], a["origins"])
     return create_app(access=access, **settings)
+
+
+def _listening(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening socket on ``host:port`` that others may share (``SO_REUSEPORT``)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _supervisor_class() -> type:
+    from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+    class Supervisor(Multiprocess):
+        """uvicorn's supervisor, each worker on a listening socket of its own.
+
+        uvicorn's workers share one socket, and an idle worker accepts every
+        connection waiting on it at once: 8 keep-alive clients arriving together
+        all land on one worker while the other idles. With one ``SO_REUSEPORT``
+        socket per worker the kernel spreads new connections over the workers.
+        A worker started later (a replacement) listens on all of them.
+        """
+
+        def init_processes(self) -> None:
+            for sock in self.sockets:
+                process = Process(self.config, [sock])
+                process.start()
+                self.processes.append(process)
+
+    return Supervisor
+
+
+def _supervisor(config: Any, sockets: list[socket.socket]) -> Any:
+    return _supervisor_class()(config, sockets=sockets)
 
 
 def run_workers(
@@ -90,20 +131,24 @@ def run_workers(
     if not os.environ.get(MULTIPROC_ENV):
         own = tempfile.mkdtemp(prefix="digitrec-metrics-")
         os.environ[MULTIPROC_ENV] = own
+    config = uvicorn.Config(
+        factory,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=drain_s,  # type: ignore[arg-type]  # a float works
+        limit_concurrency=max_connections,
+    )
+    sockets = [_listening(host, port, config.backlog) for _ in range(workers)]
     try:
-        uvicorn.run(
-            factory,
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            lifespan="on",
-            access_log=False,
-            log_config=None,
-            timeout_graceful_shutdown=drain_s,  # type: ignore[arg-type]  # a float works
-            limit_concurrency=max_connections,
-        )
+        _supervisor(config, sockets).run()
     finally:
+        for sock in sockets:
+            sock.close()
         os.environ.pop(SETTINGS_ENV, None)
         if own is not None:
             shutil.rmtree(own, ignore_errors=True)
