@@ -1,10 +1,11 @@
 """Several worker processes behind one port: ``digitrec serve --workers N``.
 
 Reading is CPU work in Python and numpy, so the threads of one process share
-one interpreter lock; processes use every core. uvicorn's supervisor binds the
-port once and starts N worker processes that accept connections from it; each
-builds its own app with :func:`app_from_env` (so each loads the model once)
-from the settings the parent put in :data:`SETTINGS_ENV`. API keys are not in
+one interpreter lock; processes use every core. The supervisor (uvicorn's, with
+one listening ``SO_REUSEPORT`` socket per worker so that the kernel spreads
+connections over the workers) starts N worker processes; each builds its own
+app with :func:`app_from_env` (so each loads the model once) from the settings
+the parent put in :data:`SETTINGS_ENV`. API keys are not in
 those settings: each worker reads them itself, from the key file and
 ``DIGITREC_API_KEYS``, as the single-process service does.
 
