@@ -100,7 +100,24 @@ BodySeconds = Annotated[
     float, typer.Option(min=0.001, metavar="S", help="Time allowed for an upload to arrive.")
 ]
 Connections = Annotated[
-    int, typer.Option(min=1, metavar="N", help="Connections at once (503 beyond).")
+    int, typer.Option(min=1, metavar="N", help="Connections at once, per worker (503 beyond).")
+]
+Workers = Annotated[
+    int,
+    typer.Option(
+        min=1, max=64, metavar="N", help="Worker processes, each with the model loaded once."
+    ),
+]
+BatchWait = Annotated[
+    float,
+    typer.Option(
+        "--batch-wait-ms",
+        min=0.0,
+        max=1000.0,
+        metavar="MS",
+        help="Reads running together share one model call; the longest a read waits "
+        "for the others, ms (0: off).",
+    ),
 ]
 
 
@@ -157,6 +174,8 @@ def serve(
     drain_timeout: Drain = 30.0,
     body_timeout: BodySeconds = 60.0,
     max_connections: Connections = 100,
+    workers: Workers = 1,
+    batch_wait_ms: BatchWait = 2.0,
 ) -> None:
     """Serve the HTTP API (/v1/read, /docs, /metrics) and the drawing page (/).
 
@@ -166,22 +185,41 @@ def serve(
     from digitrec.errors import require_extra
 
     require_extra("serve", "digitrec serve")
-    from digitrec.serve import create_app
-    from digitrec.serve.lifecycle import run_server
     from digitrec.serve.observe import configure_logging
 
     access = access_settings(api_keys, rate_limit, rate_burst, cors_origin or [])
     check_port(host, port)
+    settings = {
+        "model": model,
+        "max_upload_bytes": int(max_upload_mb * 2**20),
+        "max_pixels": max_pixels,
+        "request_timeout_s": timeout,
+        "workers": threads,
+        "body_timeout_s": body_timeout,
+        "batch_wait_ms": batch_wait_ms,
+    }
+    serving = {"host": host, "port": port, "drain_s": drain_timeout}
+    if workers > 1:
+        from digitrec.models import load_model
+        from digitrec.serve.workers import run_workers
+
+        with console.status(f"checking model {model}"):
+            load_model(model)  # a bad model fails here, once, not in every worker
+        settings["access"] = {
+            "api_keys": None if api_keys is None else str(api_keys.resolve()),
+            "rate_limit": rate_limit,
+            "rate_burst": rate_burst,
+            "origins": cors_origin or [],
+        }
+        configure_logging()
+        _announce(host, port, access)
+        run_workers(settings, workers=workers, max_connections=max_connections, **serving)
+        return
+    from digitrec.serve import create_app
+    from digitrec.serve.lifecycle import run_server
+
     with console.status(f"loading model {model}"):
-        api = create_app(
-            model,
-            max_upload_bytes=int(max_upload_mb * 2**20),
-            max_pixels=max_pixels,
-            request_timeout_s=timeout,
-            workers=threads,
-            access=access,
-            body_timeout_s=body_timeout,
-        )
+        api = create_app(access=access, **settings)  # type: ignore[arg-type]
     configure_logging()
     _announce(host, port, access)
-    run_server(api, host=host, port=port, drain_s=drain_timeout, max_connections=max_connections)
+    run_server(api, max_connections=max_connections, **serving)

@@ -327,9 +327,13 @@ class _Comps:
     area: np.ndarray
 
     @classmethod
-    def of(cls, mask: np.ndarray) -> _Comps:
-        labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
-        boxes = ndimage.find_objects(labels)
+    def of(cls, mask: np.ndarray, ink: InkMap | None = None) -> _Comps:
+        """The components of ``mask``; of ``ink.mask`` (the same) from ``ink``'s cache."""
+        if ink is not None:
+            labels, n, boxes, _ = ink.parts()
+        else:
+            labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+            boxes = ndimage.find_objects(labels)
         geo = np.array(
             [(b[0].start, b[0].stop, b[1].start, b[1].stop) for b in boxes], np.int64
         ).reshape(n, 4)
@@ -359,13 +363,33 @@ def _text_height(c: _Comps) -> float:
     return float(np.median(h[big]))
 
 
+def _median(values: list[float]) -> float:
+    """``np.median`` of a few values (the same float), without numpy's per-call cost."""
+    s = sorted(values)
+    k = len(s) // 2
+    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2
+
+
+def _upper_quartile(values: list[float]) -> float:
+    """``np.percentile(values, 75)`` (linear interpolation, numpy's own arithmetic)."""
+    s = sorted(values)
+    q = 0.75
+    virtual = len(s) * q + (1 + q * (1 - 1 - 1)) - 1
+    below = math.floor(virtual)
+    if virtual >= len(s) - 1:
+        return s[-1]
+    a, b, t = s[below], s[below + 1], virtual - below
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
+
+
 def _band(members: list[int], yc: np.ndarray, h: np.ndarray) -> tuple[float, float]:
     """Sheared vertical centre and height of a line from its members.
 
     The height is the upper quartile of the members' heights, so that a line
     of lower-case letters with a few capitals is as tall as its capitals.
+    Computed in Python: it runs after every member added, on a handful of values.
     """
-    return float(np.median(yc[members])), float(np.percentile(h[members], 75))
+    return _median([float(yc[m]) for m in members]), _upper_quartile([float(h[m]) for m in members])
 
 
 def _joins(ln: dict, yc: float, h: float, x0: int, gap: float) -> float:
@@ -585,20 +609,20 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _rules_pooled(faint: np.ndarray, mask: np.ndarray, skew: Callable[[], float]):
+def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float]):
     """:func:`find_rules` at half resolution when the writing is large enough (4x faster).
 
     ``skew`` is called only when a rule may be there. Also returns the
-    components of ``mask`` when they were computed on the way (None
+    components of ``ink.mask`` when they were computed on the way (None
     otherwise): with no rules found they are the page's components.
     """
+    mask = ink.mask
     f = 2 if min(mask.shape) >= 400 else 1
-    small = _pool(mask, f) if f > 1 else mask
-    comps = _Comps.of(small)
+    comps = _Comps.of(_pool(mask, f)) if f > 1 else _Comps.of(mask, ink)
     text_h = _text_height(comps)
     if f == 1 or text_h < 14:
         if f > 1:
-            comps = _Comps.of(mask)
+            comps = _Comps.of(mask, ink)
             text_h = _text_height(comps)
         if not _may_hold_rules(faint, text_h):
             return np.zeros(faint.shape, bool), comps
@@ -640,7 +664,7 @@ def find_lines(
     faint = ink.mask | (ink.ink > 0.1)
     # Measured once, and only when the rules or the grouping depend on it.
     skew = functools.cache(functools.partial(estimate_skew, ink.mask))
-    rules, comps = _rules_pooled(faint, ink.mask, skew)
+    rules, comps = _rules_pooled(faint, ink, skew)
     if comps is None or rules.any():
         comps = _Comps.of(ink.mask & ~rules)
     text_h = _text_height(comps)

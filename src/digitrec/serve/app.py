@@ -80,6 +80,7 @@ def create_app(
     access: Access | None = None,
     body_timeout_s: float = 60.0,
     max_pages: int = 20,
+    batch_wait_ms: float = 2.0,
 ) -> FastAPI:
     """Build the digitrec HTTP service.
 
@@ -109,6 +110,10 @@ def create_app(
         Time allowed for a request body to arrive (408 beyond it).
     max_pages : int
         Most pages read from one PDF or multi-page TIFF (413 beyond).
+    batch_wait_ms : float
+        Micro-batching of the model calls of concurrent reads
+        (:mod:`~digitrec.serve.batching`): the longest a read waits for the
+        others, in ms; 0 turns it off. Ignored when ``reader`` is given.
 
     Returns
     -------
@@ -128,16 +133,16 @@ def create_app(
         max_pixels = MAX_PIXELS
     names = "max_upload_bytes max_pixels request_timeout_s max_batch_files body_timeout_s max_pages"
     values = (max_upload_bytes, max_pixels, request_timeout_s, max_batch_files, body_timeout_s)
-    _check_positive(dict(zip(names.split(), (*values, max_pages), strict=True)))
+    _check_limits(dict(zip(names.split(), (*values, max_pages), strict=True)), batch_wait_ms)
     metrics = ServiceMetrics()
     if reader is None:
         with metrics.model_load.time():
-            reader = VisionReader(model)
+            reader = VisionReader(model, batch_wait_s=batch_wait_ms / 1000)
     limits = {"max_pixels": max_pixels, "timeout_s": request_timeout_s, "max_pages": max_pages}
     workers = workers or min(8, os.cpu_count() or 1)
     runner = ReadRunner(reader, workers=workers, metrics=metrics, **limits)
     readiness = Readiness(on_ready=_ready_metrics(metrics))
-    app = _app(runner, readiness)
+    app = _app(runner, readiness, metrics)
     _read_routes(app, runner, max_upload_bytes, max_batch_files)
     info = reader.info()
     _service_routes(app, info)
@@ -145,10 +150,12 @@ def create_app(
     return app
 
 
-def _check_positive(limits: dict[str, float]) -> None:
+def _check_limits(limits: dict[str, float], batch_wait_ms: float) -> None:
     for name, value in limits.items():
         if not value > 0:
             raise InputError(f"create_app: {name} must be positive, found {value!r}")
+    if not 0 <= batch_wait_ms <= 1000:
+        raise InputError(f"create_app: batch_wait_ms must be in [0, 1000], found {batch_wait_ms!r}")
 
 
 def _ready_metrics(metrics: ServiceMetrics) -> Callable[[float], None]:
@@ -159,7 +166,7 @@ def _ready_metrics(metrics: ServiceMetrics) -> Callable[[float], None]:
     return on_ready
 
 
-def _app(runner: ReadRunner, readiness: Readiness) -> FastAPI:
+def _app(runner: ReadRunner, readiness: Readiness, metrics: ServiceMetrics) -> FastAPI:
     app = FastAPI(
         title="digitrec",
         summary="Read handwritten digits over HTTP.",
@@ -172,7 +179,7 @@ def _app(runner: ReadRunner, readiness: Readiness) -> FastAPI:
         version=_version(),
         docs_url=None,  # the default docs load Swagger UI from a CDN; ours is offline
         redoc_url=None,
-        lifespan=lifespan(runner, readiness),
+        lifespan=lifespan(runner, readiness, on_close=metrics.close),
     )
     install_handlers(app)
     app.state.reader = runner.reader

@@ -70,8 +70,11 @@ class Readiness:
         log.info("ready", extra={"fields": {"warm_up_ms": round(seconds * 1000, 1)}})
 
 
-def lifespan(runner: Any, readiness: Readiness) -> Callable[[Any], Any]:
-    """The app's lifespan: warm up in the background; at shutdown, stop the readers."""
+def lifespan(
+    runner: Any, readiness: Readiness, on_close: Callable[[], None] | None = None
+) -> Callable[[Any], Any]:
+    """The app's lifespan: warm up in the background; at shutdown, stop the readers
+    (and call ``on_close``)."""
 
     @asynccontextmanager
     async def run(app: Any) -> AsyncIterator[None]:
@@ -81,6 +84,8 @@ def lifespan(runner: Any, readiness: Readiness) -> Callable[[Any], Any]:
         finally:
             task.cancel()
             runner.close()
+            if on_close is not None:
+                on_close()
 
     return run
 

@@ -8,6 +8,10 @@ caller by ``key_id`` (the key's line number), never by the key.
 
 Metrics live in one :class:`prometheus_client.CollectorRegistry` per app (so
 several apps in one process do not collide) and are served at ``/metrics``.
+With several worker processes (``digitrec serve --workers N``), prometheus_client's
+multiprocess mode is on (``PROMETHEUS_MULTIPROC_DIR`` set before the workers
+start): every worker writes its values to files there, and whichever worker
+answers ``/metrics`` reports the sum over all of them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import atexit
 import contextlib
 import json
 import logging
+import os
 import queue
 import re
 import sys
@@ -39,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "ACCESS_LOG",
+    "MULTIPROC_ENV",
     "JsonFormatter",
     "ObserveMiddleware",
     "QueuedLines",
@@ -47,6 +53,8 @@ __all__ = [
     "request_id",
 ]
 
+#: Where prometheus_client's multiprocess mode keeps the workers' values.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: The logger of the one-line-per-request log.
 ACCESS_LOG = logging.getLogger("digitrec.serve.access")
 
@@ -60,9 +68,25 @@ _BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class ServiceMetrics:
     """The service's Prometheus metrics, in their own registry."""
 
+    in_flight: Gauge
+    model_load: Gauge
+    warm_up: Gauge
+    ready: Gauge
+
     def __init__(self) -> None:
-        self.registry = registry = CollectorRegistry()
-        ProcessCollector(registry=registry)  # memory, CPU, open files of this process
+        #: True when the values are shared between worker processes (see the module).
+        self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
+        self.registry = CollectorRegistry()
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            # /metrics reads every worker's files; the metrics themselves go in a
+            # registry of their own, which only gives them names.
+            multiprocess.MultiProcessCollector(self.registry)
+            registry = CollectorRegistry()
+        else:
+            registry = self.registry
+            ProcessCollector(registry=registry)  # memory, CPU, open files of this process
         by_route = ["method", "route"]
         self.requests = Counter(
             "digitrec_http_requests",
@@ -87,20 +111,24 @@ class ServiceMetrics:
         self.digits = Counter(
             "digitrec_digits_read", "Digits found in images read.", registry=registry
         )
-        self.in_flight = Gauge(
-            "digitrec_reads_in_flight",
-            "Reads queued or running in the reader threads (the queue depth).",
-            registry=registry,
-        )
-        self.model_load = Gauge(
-            "digitrec_model_load_seconds", "Time taken to load the model.", registry=registry
-        )
-        self.warm_up = Gauge(
-            "digitrec_warm_up_seconds", "Time taken by the start-up read.", registry=registry
-        )
-        self.ready = Gauge(
-            "digitrec_ready", "1 once the model is loaded and warmed up.", registry=registry
-        )
+        # With several workers: the queue depth sums the live workers'; the start-up
+        # times are the slowest worker's; ready is 1 once every live worker is.
+        gauges = {
+            "in_flight": ("digitrec_reads_in_flight", "livesum", "Reads queued or running in "
+                          "the reader threads (the queue depth)."),
+            "model_load": ("digitrec_model_load_seconds", "max", "Time taken to load the model."),
+            "warm_up": ("digitrec_warm_up_seconds", "max", "Time taken by the start-up read."),
+            "ready": ("digitrec_ready", "livemin", "1 once the model is loaded and warmed up."),
+        }  # fmt: skip
+        for attr, (name, mode, doc) in gauges.items():
+            setattr(self, attr, Gauge(name, doc, registry=registry, multiprocess_mode=mode))
+
+    def close(self) -> None:
+        """At the worker's exit: drop its live gauges from the shared values."""
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())
 
     def read_done(self, result: dict[str, Any]) -> None:
         """Count one successful read and its digits (separators not counted)."""

@@ -128,24 +128,31 @@ class VisionReader:
         A loaded model, or a spec for :func:`digitrec.models.load_model`
         (``None`` means ``"default"``, the pretrained CNN). Loaded once, here,
         so that a missing or corrupt model fails at start-up, not per request.
+    batch_wait_s : float
+        Micro-batching (:class:`~digitrec.serve.batching.BatchingModel`): the
+        digits of reads running at the same time go through the model in one
+        call, a call waiting at most this long for the others; 0 turns it off.
     """
 
-    def __init__(self, model: Any = None) -> None:
+    def __init__(self, model: Any = None, *, batch_wait_s: float = 0.0) -> None:
         # Imported here: the service package must import without the reader's
         # heavier dependencies, e.g. to build the OpenAPI document.
         from digitrec.models import shared_model
+        from digitrec.serve.batching import BatchingModel
 
         if model is None or isinstance(model, (str, os.PathLike)):
             model = shared_model("default" if model is None else model)
-        self.model = model
         self._info = model_info(model)
+        self.batching = BatchingModel(model, wait_s=batch_wait_s) if batch_wait_s > 0 else None
+        self.model = model if self.batching is None else self.batching
 
     def read(self, page: Any, options: ReadOptions) -> dict[str, Any]:
         """Read one page; see :class:`Reader`."""
         from digitrec.pages.read import SegmentReader, read_page
 
         reader = SegmentReader(self.model, max_digits=options.max_digits)
-        result = read_page(page, line_reader=reader, min_confidence=options.min_confidence)
+        with self.batching.reading() if self.batching else contextlib.nullcontext():
+            result = read_page(page, line_reader=reader, min_confidence=options.min_confidence)
         return result.to_dict()
 
     def info(self) -> dict[str, Any]:

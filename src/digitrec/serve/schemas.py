@@ -67,7 +67,7 @@ class ReadOptions:
     page_images: bool = False
 
 
-def read_options(
+async def read_options(
     min_confidence: Annotated[
         float,
         Query(ge=0.0, le=1.0, description="Characters below this confidence are read as '?'."),
@@ -84,7 +84,11 @@ def read_options(
         ),
     ] = False,
 ) -> ReadOptions:
-    """The :class:`ReadOptions` of a request's query (a FastAPI dependency)."""
+    """The :class:`ReadOptions` of a request's query (a FastAPI dependency).
+
+    ``async`` although it does not wait: FastAPI runs a plain function
+    dependency in a worker thread, a thread hop per request for nothing.
+    """
     return ReadOptions(min_confidence, max_digits, page_images)
 
 

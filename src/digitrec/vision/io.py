@@ -366,14 +366,16 @@ def load_image(source: Any, *, name: str | None = None, max_pixels: int = MAX_PI
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated: first frame only (see module docstring)
             # The input's size as displayed (EXIF 5-8 swap width and height).
-            size = (h, w) if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
+            orientation = img.getexif().get(0x0112, 1)
+            size = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
             if img.format == "JPEG" and w * h > 4 * WORK_PIXELS:
                 # Decode at 1/2, 1/4 or 1/8 scale directly: faster and less memory,
                 # still enough detail to re-read a small region (see read.py).
                 f = (4 * WORK_PIXELS / (w * h)) ** 0.5
                 img.draft("L", (max(1, int(w * f)), max(1, int(h * f))))
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if orientation in (2, 3, 4, 5, 6, 7, 8):  # else it would only copy the image
+                img = ImageOps.exif_transpose(img)
         except InputError:
             raise
         except Exception as exc:

@@ -135,7 +135,7 @@ def _prepare(image: Any) -> _Job:
         return _Job(loaded, ink, [], ink.reason)
     if loaded.full is not None:
         loaded, ink = _refine(loaded, ink)
-    groups = segment(ink.mask)
+    groups = segment(ink.mask, ink.parts())  # a one-line page's layout labelled them already
     return _Job(loaded, ink, groups, None if groups else "no digits found")
 
 

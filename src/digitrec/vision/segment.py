@@ -62,9 +62,14 @@ class Piece:
         return int(self.mask.sum())
 
 
+def _of(labels: np.ndarray, ids: list[int]) -> np.ndarray:
+    """``np.isin(labels, ids)``; one id (most components) by one comparison, far cheaper."""
+    return labels == ids[0] if len(ids) == 1 else np.isin(labels, ids)
+
+
 def _piece(labels: np.ndarray, ids: list[int], box: tuple[int, int, int, int]) -> Piece:
     y0, y1, x0, x1 = box
-    m = np.isin(labels[y0:y1, x0:x1], ids)
+    m = _of(labels[y0:y1, x0:x1], ids)
     return _tight(m, x0, y0)
 
 
@@ -135,8 +140,8 @@ def _split(p: Piece, n: int) -> list[Piece]:
 def _ink_distance(labels: np.ndarray, a: list[int], b: list[int], box: list[int]) -> float:
     """Smallest distance in pixels between the ink of label sets ``a`` and ``b``."""
     win = labels[box[0] : box[1], box[2] : box[3]]
-    edt = ndimage.distance_transform_edt(~np.isin(win, b))
-    return float(edt[np.isin(win, a)].min())
+    edt = ndimage.distance_transform_edt(~_of(win, b))
+    return float(edt[_of(win, a)].min())
 
 
 def _merge_target(c: dict, merged: list[dict], tallest: float, labels: np.ndarray) -> dict | None:
@@ -178,13 +183,16 @@ def _merge_target(c: dict, merged: list[dict], tallest: float, labels: np.ndarra
     return target
 
 
-def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
+def segment(mask: np.ndarray, parts: tuple | None = None) -> list[list[list[Piece]]]:
     """Candidate segmentations of a binarised line, left to right.
 
     Parameters
     ----------
     mask : numpy.ndarray
         bool (h, w), True on ink.
+    parts : tuple, optional
+        ``mask``'s components when the caller has them already
+        (:meth:`digitrec.vision.normalize.InkMap.parts`).
 
     Returns
     -------
@@ -195,10 +203,17 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
         splits (2, 3, ... pieces), the geometrically likeliest first, plus
         itself when it could still be one wide digit.
     """
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if parts is None:
+        labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+        boxes, areas = (
+            ndimage.find_objects(labels),
+            np.bincount(labels.ravel(), minlength=n + 1)[1:],
+        )
+    else:
+        labels, n, boxes, areas = parts
     if n == 0:
         return []
-    comps, tallest = _components(labels, n)
+    comps, tallest = _components(boxes, areas)
     merged = _merge(comps, tallest, labels)
     top = max(m["area"] for m in merged)
     line_h = float(
@@ -213,13 +228,11 @@ def segment(mask: np.ndarray) -> list[list[list[Piece]]]:
     return groups
 
 
-def _components(labels: np.ndarray, n: int) -> tuple[list[dict], float]:
+def _components(boxes: list, areas: np.ndarray) -> tuple[list[dict], float]:
     """Components large enough to matter, largest first, and the tallest large one's height.
 
     Each component is a group of label ids with a box (y0, y1, x0, x1) and an area.
     """
-    boxes = ndimage.find_objects(labels)
-    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     big = areas >= 0.25 * areas.max()
     heights = np.array([b[0].stop - b[0].start for b in boxes])
     tallest = float(heights[big].max())
