@@ -483,13 +483,14 @@ def test_cli_wires_access_and_shutdown_options(monkeypatch, caplog, tmp_path) ->
     args = ["--api-keys", str(keys), "--rate-limit", "120/min", "--rate-burst", "5"]
     args += ["--cors-origin", ORIGIN, "--cors-origin", "http://localhost:3000"]
     args += ["--drain-timeout", "7", "--body-timeout", "4", "--max-connections", "9"]
+    args += ["--max-pages", "3"]
     seen = run_cli(monkeypatch, caplog, args)
     assert seen["exit_code"] == 0, seen["exception"]
     access = seen["app"]["access"]
     assert access.keys == (KEY_A, KEY_B)
     assert access.rate == 2.0 and access.burst == 5
     assert access.cors_origins == (ORIGIN, "http://localhost:3000")
-    assert seen["app"]["body_timeout_s"] == 4.0
+    assert seen["app"]["body_timeout_s"] == 4.0 and seen["app"]["max_pages"] == 3
     assert seen["run"] == {"host": "127.0.0.1", "port": 0, "drain_s": 7.0, "max_connections": 9}
     assert "2 API key(s)" in seen["log"] and KEY_A not in seen["log"]
 

@@ -61,6 +61,9 @@ Pixels = Annotated[
     int | None, typer.Option(min=1, metavar="N", help="Largest image, width x height (as the CLI).")
 ]
 Seconds = Annotated[float, typer.Option(min=0.001, metavar="S", help="Time limit of one read, s.")]
+Pages = Annotated[
+    int, typer.Option(min=1, metavar="N", help="Most pages read from one PDF or TIFF (413 beyond).")
+]
 Threads = Annotated[
     int | None,
     typer.Option(min=1, max=64, metavar="N", help="Reader threads (default: CPUs, max 8)."),
@@ -165,6 +168,7 @@ def serve(
     model: reading.ModelSpec = "default",
     max_upload_mb: UploadMiB = 10.0,
     max_pixels: Pixels = None,
+    max_pages: Pages = 20,
     timeout: Seconds = 10.0,
     threads: Threads = None,
     api_keys: KeyFile = None,
@@ -193,6 +197,7 @@ def serve(
         "model": model,
         "max_upload_bytes": int(max_upload_mb * 2**20),
         "max_pixels": max_pixels,
+        "max_pages": max_pages,
         "request_timeout_s": timeout,
         "workers": threads,
         "body_timeout_s": body_timeout,
