@@ -146,6 +146,9 @@ def shutdown() -> None:
     import torch.distributed as td
 
     if td.is_available() and td.is_initialized():
+        # Everyone first: a rank that tears gloo down while another still talks to it
+        # can abort ("terminate called without an active exception").
+        td.barrier()
         td.destroy_process_group()
 
 
