@@ -174,7 +174,8 @@ def predict(
     files = list(iter_inputs(paths))  # paths only: cheap, and gives the total up front
     if not files:
         raise no_images(paths)
-    loaded_model = shared_model(model)
+    # only the segment reader reads with --model
+    loaded_model = shared_model(model) if reader == "segment" else None
     if overlay is not None:
         overlay.mkdir(parents=True, exist_ok=True)
     entries = stream_results(

@@ -8,10 +8,11 @@
     Today's segment-and-classify reader (:func:`digitrec.vision.read.read`),
     wrapped in the same result type (digits only, no separators, no rejection
     of letters).
-``"combined"``
+``"combined"`` (the default)
     The CTC model decides what the line holds: where it reads words or
-    separators its reading stands; where it reads a plain run of digits, the
-    segment-and-classify reader (the stronger digit reader) reads the line.
+    separators its reading stands; where it reads a plain run of digits and
+    the segment-and-classify reader finds as many, each digit is the more
+    confident of the two readings.
 
 The output marks skipped content in ``skipped``: one entry per word or mark
 (``kind="word"``) and per separator dropped from the end of a number
@@ -31,7 +32,7 @@ from digitrec.errors import InputError
 from digitrec.lines import calibrate
 from digitrec.lines.decode import Token, greedy, line_score, marks_between_digits, numbers, softmax
 from digitrec.lines.prep import Prepared, prepare
-from digitrec.lines.spec import DIGITS, NOT_DIGIT, STRIDE
+from digitrec.lines.spec import DIGITS, NOT_DIGIT, READERS, STRIDE
 from digitrec.vision.io import Loaded, load_image
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "spans",
 ]
 
-READERS = ("ctc", "segment", "combined")
 #: The reader used when none is named (the best on benchmarks/lines.py).
 DEFAULT_READER = "combined"
 

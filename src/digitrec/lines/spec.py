@@ -20,6 +20,7 @@ __all__ = [
     "HEIGHT",
     "HELD_OUT_FONTS",
     "NOT_DIGIT",
+    "READERS",
     "READER_NAMES",
     "SEPARATORS",
     "STRIDE",
@@ -29,8 +30,10 @@ __all__ = [
     "training_fonts",
 ]
 
-#: Line readers by name: the segment-and-classify reader and the CTC readers.
-READER_NAMES = ("segment", "combined", "ctc", "default")
+#: The line readers (see :func:`digitrec.lines.read.read_line`) ...
+READERS = ("ctc", "segment", "combined")
+#: ... and every name ``reader=`` accepts.
+READER_NAMES = (*READERS, "default")
 
 #: Architecture identifier stored in every saved line model.
 ARCH = "digitrec-lines-crnn-v1"

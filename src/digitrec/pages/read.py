@@ -144,10 +144,10 @@ class LineReader:
     accepts_loaded = True
 
     def __init__(self, reader: str = "default") -> None:
-        from digitrec.lines.read import READERS
+        from digitrec.lines.spec import READER_NAMES
 
-        if reader not in ("default", *READERS):
-            raise InputError(f"reader: expected one of {READERS} or 'default', found {reader!r}")
+        if reader not in READER_NAMES:
+            raise InputError(f"reader: expected one of {READER_NAMES}, found {reader!r}")
         self.reader = reader
 
     def __call__(self, image: Any, *, min_confidence: float = 0.0) -> Any:
