@@ -19,10 +19,9 @@ import json
 import numpy as np
 
 from digitrec.data import load_mnist
-from digitrec.lines.decode import expected_text
 from digitrec.lines.read import read_line
 from digitrec.lines.spec import training_fonts
-from digitrec.lines.synth import FontBank, LineGenerator, geometry
+from digitrec.lines.synth import FontBank, LineGenerator
 from digitrec.testing import synth as scans
 
 
@@ -62,10 +61,7 @@ def validation_sets() -> dict[str, list[tuple[np.ndarray, str]]]:
     gen = LineGenerator(FontBank(training_fonts()))
 
     def photo(seed: int, **kw) -> tuple[np.ndarray, str]:
-        rng = np.random.default_rng(seed)
-        alpha, label, _ = gen.line(rng, **kw)
-        a = np.clip(geometry(alpha, rng, float(rng.uniform(18, 48))), 0, 1)
-        return scans._paper(np.pad(a, 6), rng), expected_text(label)
+        return scans.render_line(gen, np.random.default_rng(seed), **kw)
 
     def zips(i: int, step: int) -> list[tuple[str, bool]]:
         return [(f"{i * step % 100000:05d}", True)]

@@ -40,19 +40,14 @@ from PIL import Image
 from digitrec.lines import calibrate
 from digitrec.lines.read import read_line
 from digitrec.lines.spec import HELD_OUT_FONTS, all_fonts
-from digitrec.lines.synth import FontBank, LineGenerator, _word, geometry, number_text
+from digitrec.lines.synth import FontBank, LineGenerator, _word, number_text
 from digitrec.testing import synth as scans
 
 WHITELIST = "0123456789-/.,"
 
 
 def _photo(gen: LineGenerator, rng, **kw) -> tuple[np.ndarray, str]:
-    from digitrec.lines.decode import expected_text
-
-    alpha, label, _ = gen.line(rng, **kw)
-    digit_px = float(np.exp(rng.uniform(np.log(16), np.log(56))))
-    a = np.clip(geometry(alpha, rng, digit_px), 0, 1)
-    return scans._paper(np.pad(a, 6), rng), expected_text(label)
+    return scans.render_line(gen, rng, sizes=(16, 56), log_uniform=True, **kw)
 
 
 def heldout_sets(n: int, seed: int) -> dict[str, list[tuple[np.ndarray, str]]]:

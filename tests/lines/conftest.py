@@ -34,11 +34,6 @@ def train_gen(font_files):
 
 def photo(gen, seed: int, **kw) -> tuple[np.ndarray, str]:
     """A generated line as an RGB photo (the benchmark's renderer) and its expected text."""
-    from digitrec.lines.decode import expected_text
-    from digitrec.lines.synth import geometry
-    from digitrec.testing import synth as scans
+    from digitrec.testing.synth import render_line
 
-    rng = np.random.default_rng(seed)
-    alpha, label, _ = gen.line(rng, **kw)
-    a = np.clip(geometry(alpha, rng, float(rng.uniform(18, 48))), 0, 1)
-    return scans._paper(np.pad(a, 6), rng), expected_text(label)
+    return render_line(gen, np.random.default_rng(seed), **kw)

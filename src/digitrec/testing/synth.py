@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -29,6 +30,7 @@ from scipy import ndimage
 __all__ = [
     "Sample",
     "render_digit",
+    "render_line",
     "render_plain_row",
     "render_string",
     "single_digits",
@@ -113,6 +115,30 @@ def render_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x = int(rng.integers(0, width - gw + 1))
     alpha[y : y + gh, x : x + gw] = glyph[:gh]
     return _paper(alpha, rng)
+
+
+def render_line(
+    gen: Any, rng: np.random.Generator, sizes=(18, 48), log_uniform: bool = False, **kw: Any
+) -> tuple[np.ndarray, str]:
+    """A line of :class:`digitrec.lines.synth.LineGenerator` as an RGB photo, and its text.
+
+    The line is laid out by ``gen.line(rng, **kw)``, scaled to a digit height
+    drawn from ``sizes`` (uniformly, or log-uniformly), and put on paper by
+    this module's photo renderer, not the training degradations. Returns the
+    image and the text a line reader should give
+    (:func:`digitrec.lines.decode.expected_text`).
+    """
+    from digitrec.lines.decode import expected_text
+    from digitrec.lines.synth import geometry
+
+    alpha, label, _ = gen.line(rng, **kw)
+    lo, hi = sizes
+    if log_uniform:
+        digit_px = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    else:
+        digit_px = float(rng.uniform(lo, hi))
+    a = np.clip(geometry(alpha, rng, digit_px), 0, 1)
+    return _paper(np.pad(a, 6), rng), expected_text(label)
 
 
 def render_plain_row(digits: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
