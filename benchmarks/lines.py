@@ -1,8 +1,10 @@
 """Line readers compared on one benchmark; prints one JSON line (and saves it).
 
 Readers: ``segment`` (today's segment-and-classify reader), ``ctc`` (the CRNN +
-CTC line model), ``combined`` (CTC checked by the digit CNN) and Tesseract
-(``--psm 7``, whitelist ``0-9 - / . ,``) when the ``tesseract`` CLI is installed.
+CTC line model), ``combined`` (CTC checked by the digit CNN), ``combined+digits``
+(``combined`` told the line holds only digits, ``digits_only=True``: run on
+the sets that hold no separator) and Tesseract (``--psm 7``, whitelist
+``0-9 - / . ,``) when the ``tesseract`` CLI is installed.
 
 Sets (all evaluation-only data):
 
@@ -44,6 +46,8 @@ from digitrec.lines.synth import FontBank, LineGenerator, _word, number_text
 from digitrec.testing import synth as scans
 
 WHITELIST = "0123456789-/.,"
+#: Sets whose lines hold no separator: where a ``+digits`` reader is run.
+DIGIT_SETS = ("mnist_singles", "mnist_5digit", "heldout_zip", "heldout_words", "touching")
 
 
 def _photo(gen: LineGenerator, rng, **kw) -> tuple[np.ndarray, str]:
@@ -155,7 +159,8 @@ def evaluate(samples, reader: str) -> dict:
         if reader == "tesseract":
             text, conf = tesseract(image)
         else:
-            r = read_line(image, reader=reader)
+            name, _, only = reader.partition("+")
+            r = read_line(image, reader=name, digits_only=only == "digits")
             text, conf = r.text, r.confidence
         ms.append((time.perf_counter() - t0) * 1000)
         texts.append(text)
@@ -181,7 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="Lines per set.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--readers", default="segment,ctc,combined,tesseract")
+    parser.add_argument("--readers", default="segment,ctc,combined,combined+digits,tesseract")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lines.json"))
     args = parser.parse_args()
     sets = {**mnist_sets(args.n, args.seed), **heldout_sets(args.n, args.seed)}
@@ -196,8 +201,11 @@ def main() -> None:
         ).stdout.splitlines()[0]
     for r in readers:  # warm-up: model loading is not part of the per-line time
         if r != "tesseract":
-            read_line(sets["mnist_5digit"][0][0], reader=r)
-    results = {name: {r: evaluate(s, r) for r in readers} for name, s in sets.items()}
+            read_line(sets["mnist_5digit"][0][0], reader=r.partition("+")[0])
+    results = {
+        name: {r: evaluate(s, r) for r in readers if "+" not in r or name in DIGIT_SETS}
+        for name, s in sets.items()
+    }
     from digitrec.lines.infer import default_line_model
 
     report = {

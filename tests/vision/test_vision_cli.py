@@ -246,5 +246,8 @@ def test_predict_line_reader_reads_separators_and_skips_words(tmp_path):
     assert run.exit_code == 0, run.output
     (page,) = json.loads(run.stdout)
     assert page["text"] == "12.50" and len(page["lines"]) == 1
+    run = _predict(str(tmp_path / "form.png"), "--reader", "combined", "--digits-only", "--json")
+    (page,) = json.loads(run.stdout)
+    assert page["text"] == "1250", page  # the point is no separator, not a 1 in its place
     run = _predict(str(tmp_path / "form.png"), "--reader", "magic")
     assert run.exit_code != 0 and "reader" in run.output

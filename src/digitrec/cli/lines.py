@@ -68,13 +68,20 @@ def read_line_cmd(
             "--min-confidence", min=0.0, max=1.0, help="Reject lines / mark characters below it."
         ),
     ] = 0.0,
+    digits_only: Annotated[
+        bool,
+        typer.Option(
+            "--digits-only",
+            help="The lines hold only digits (zip codes, meter readings): never read separators.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per image.")] = False,
 ) -> None:
     """Read the numbers on each line image (words and marks are skipped)."""
     from digitrec.lines.read import read_line
 
     for path in images:
-        res = read_line(path, min_confidence=min_confidence, reader=reader)
+        res = read_line(path, min_confidence=min_confidence, reader=reader, digits_only=digits_only)
         if as_json:
             out.print(json.dumps({"path": str(path), **res.to_dict()}), highlight=False)
         else:

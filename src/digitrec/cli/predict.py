@@ -34,6 +34,7 @@ def stream_results(
     max_digits: int | None = None,
     overlay: str | os.PathLike | None = None,
     reader: str = "segment",
+    digits_only: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """One entry per page of each document, in order, reading one page at a time.
 
@@ -54,6 +55,8 @@ def stream_results(
         Folder where each page's overlay is written as ``{stem}-p{page}.png``.
     reader : str
         Line reader, see :func:`digitrec.pages.read.make_line_reader`.
+    digits_only : bool
+        Every line holds only digits: the line model never reads separators.
 
     Yields
     ------
@@ -67,7 +70,9 @@ def stream_results(
     from digitrec.pages.read import make_line_reader
     from digitrec.vision.isolate import ReadError
 
-    line_reader = make_line_reader(reader, model=model, max_digits=max_digits)
+    line_reader = make_line_reader(
+        reader, digits_only=digits_only, model=model, max_digits=max_digits
+    )
     for page, result in read_each_document(
         paths, line_reader=line_reader, min_confidence=min_confidence
     ):
@@ -119,6 +124,16 @@ Reader = Annotated[
 ]
 
 
+DigitsOnly = Annotated[
+    bool,
+    typer.Option(
+        "--digits-only",
+        help="Every line holds only digits (zip codes, meter readings): the combined and ctc "
+        "readers never read separators, and a stroke doubtful between '/' and '1' reads as 1.",
+    ),
+]
+
+
 Overlay = Annotated[
     Path | None,
     typer.Option(
@@ -153,6 +168,7 @@ def predict(
     max_digits: MaxDigits = None,
     overlay: Overlay = None,
     reader: Reader = "segment",
+    digits_only: DigitsOnly = False,
 ) -> None:
     """Read the numbers in images, multi-page TIFFs and PDFs: one line per line read.
 
@@ -185,6 +201,7 @@ def predict(
         max_digits=max_digits,
         overlay=overlay,
         reader=reader,
+        digits_only=digits_only,
     )
     failed, previous = 0, None
     with _progress(len(files)) as bar:

@@ -32,7 +32,7 @@ from digitrec.errors import InputError
 from digitrec.lines import calibrate
 from digitrec.lines.decode import Token, greedy, line_score, marks_between_digits, numbers, softmax
 from digitrec.lines.prep import Prepared, prepare
-from digitrec.lines.spec import DIGITS, NOT_DIGIT, READERS, STRIDE
+from digitrec.lines.spec import CLASSES, DIGITS, NOT_DIGIT, READERS, SEPARATORS, STRIDE
 from digitrec.vision.io import Loaded, load_image
 
 __all__ = [
@@ -169,11 +169,23 @@ def deskewed_box(edges: tuple[float, float, float, float], p: Prepared, loaded: 
     return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
 
 
-def _ctc(loaded: Loaded, model: Any) -> tuple[Prepared | str, np.ndarray, list[Token]]:
+#: Columns of the CTC output that hold the separators (index 0 is the blank).
+_SEPARATOR_COLUMNS = [1 + CLASSES.index(c) for c in SEPARATORS]
+
+
+def _ctc(
+    loaded: Loaded, model: Any, digits_only: bool = False
+) -> tuple[Prepared | str, np.ndarray, list[Token]]:
     p = prepare(loaded.gray)
     if isinstance(p, str):
         return p, np.zeros((0, 0)), []
     probs = softmax(model.logits(p.x))
+    if digits_only:
+        # Constrained decoding: a field known to hold only digits cannot hold a
+        # separator, so each frame's separator mass goes to the other classes
+        # (a slanted MNIST 1 the model calls "/" then reads as the 1 it is).
+        probs[:, _SEPARATOR_COLUMNS] = 0.0
+        probs /= probs.sum(axis=1, keepdims=True)
     return p, probs, greedy(probs)
 
 
@@ -250,6 +262,7 @@ def read_line(
     min_confidence: float = 0.0,
     model: Any = None,
     reader: str = "default",
+    digits_only: bool = False,
 ) -> LineResult:
     """Read the numbers on one line of handwriting.
 
@@ -266,6 +279,11 @@ def read_line(
         Default: the shipped model (``digitrec/models/weights/lines``).
     reader : str
         ``"ctc"``, ``"segment"``, ``"combined"`` or ``"default"`` (:data:`DEFAULT_READER`).
+    digits_only : bool
+        The line is known to hold only digits (a zip code, a meter reading):
+        the separators ``- / . ,`` are never read, and a stroke the model
+        doubts between a separator and a digit reads as the digit. Words are
+        still skipped. The ``segment`` reader reads only digits anyway.
 
     Returns
     -------
@@ -297,7 +315,7 @@ def read_line(
         from digitrec.lines.infer import default_line_model
 
         model = default_line_model()
-    p, probs, tokens = _ctc(loaded, model)
+    p, probs, tokens = _ctc(loaded, model, digits_only)
     if isinstance(p, str):
         return LineResult("", 0.0, [], p, [], True, reader)
     conf = calibrate.apply(model.calibration, line_score(probs, tokens))

@@ -138,34 +138,44 @@ class LineReader:
     reader : str
         ``"default"`` (:data:`digitrec.lines.read.DEFAULT_READER`: the CTC
         model with the digit CNN's second opinion), ``"ctc"`` or ``"combined"``.
+    digits_only : bool
+        Every line holds only digits: separators are never read
+        (see :func:`digitrec.lines.read.read_line`).
     """
 
     #: It reads a :class:`~digitrec.vision.io.Loaded` as it reads the file itself.
     accepts_loaded = True
 
-    def __init__(self, reader: str = "default") -> None:
+    def __init__(self, reader: str = "default", *, digits_only: bool = False) -> None:
         from digitrec.lines.spec import READER_NAMES
 
         if reader not in READER_NAMES:
             raise InputError(f"reader: expected one of {READER_NAMES}, found {reader!r}")
         self.reader = reader
+        self.digits_only = digits_only
 
     def __call__(self, image: Any, *, min_confidence: float = 0.0) -> Any:
         """Read one line image."""
         from digitrec.lines.read import read_line
 
-        return read_line(image, reader=self.reader, min_confidence=min_confidence)
+        return read_line(
+            image, reader=self.reader, min_confidence=min_confidence, digits_only=self.digits_only
+        )
 
 
-def make_line_reader(name: str = "segment", **segment_options: Any) -> Any:
+def make_line_reader(
+    name: str = "segment", *, digits_only: bool = False, **segment_options: Any
+) -> Any:
     """The page line reader called ``name``: ``segment``, or ``ctc``/``combined``/``default``
     (a :mod:`digitrec.lines` reader).
 
-    ``segment_options`` (``model``, ``max_digits``) go to :class:`SegmentReader`.
+    ``digits_only`` goes to :class:`LineReader` (the segment reader reads only
+    digits anyway); ``segment_options`` (``model``, ``max_digits``) go to
+    :class:`SegmentReader`.
     """
     if name == "segment":
         return SegmentReader(**segment_options)
-    return LineReader(name)
+    return LineReader(name, digits_only=digits_only)
 
 
 def _read_all(reader: Any, images: list[Any], min_confidence: float) -> list[_Reading]:
