@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from digitrec.batch import done_paths, expand_inputs, read_dataset, run_batch
 from digitrec.batch.sink import TMP_PREFIX
 from digitrec.batch.worker import model_loads
-from digitrec.errors import ModelError
+from digitrec.errors import InputError, ModelError
 from digitrec.pages.read import SegmentReader, read_page
 from digitrec.testing.synth import render_plain_row
 
@@ -342,3 +342,38 @@ def test_documents_give_one_row_per_page_and_resume_by_path(model_dir, tmp_path)
     assert (sink.rows, sink.files, sink.errors) == (6, 3, 1)
     assert done_paths(out) == {str(pdf), str(tif), str(bad)}
     assert read_dataset(out).num_rows == 6
+
+
+def test_line_reader_in_batch_reads_separators_and_skips_words(tmp_path):
+    """``reader="combined"``: the row of a form holds its number with the separator,
+    the word-only line gives no line, and a separator is no entry of ``digits``."""
+    from PIL import ImageDraw, ImageFont
+
+    from digitrec.batch.sink import SCHEMA
+    from digitrec.batch.worker import read_batch
+    from digitrec.testing.fonts import held_out_fonts
+
+    fonts = held_out_fonts()
+    if not fonts:
+        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
+    img = Image.new("L", (560, 170), 235)
+    font = ImageFont.truetype(str(fonts[1]), 48)
+    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
+    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    img.save(tmp_path / "form.png")
+    table = read_batch([str(tmp_path / "form.png")], reader="combined")
+    assert table.schema == SCHEMA
+    (row,) = table.to_pylist()
+    assert row["error"] is None and row["text"] == "12.50" and len(row["lines"]) == 1
+    assert [d["digit"] for d in row["digits"]] == [1, 2, 5, 0]
+    (row,) = read_batch(
+        [str(tmp_path / "form.png")], reader="combined", digits_only=True
+    ).to_pylist()
+    assert row["text"] == "1250"
+
+
+def test_batch_rejects_an_unknown_reader(tmp_path):
+    from digitrec.batch.run import run_batch
+
+    with pytest.raises(InputError, match="reader: expected one of"):
+        run_batch([str(tmp_path / "a.png")], tmp_path / "out", reader="magic")

@@ -73,3 +73,14 @@ def test_short_training_run_saves_a_loadable_calibrated_model(tmp_path, mnist_di
     frames = model.logits(np.zeros((32, 64), np.float32))
     assert frames.shape == (64 // STRIDE, 16)
     assert any("calibrating on 20 fresh lines" in m for m in logs)
+
+    # --recalibrate: the same weights, a new calibration, the training record kept
+    from digitrec.lines.train import recalibrate_lines
+
+    before = LineModel.load(tmp_path / "m").logits(np.ones((32, 64), np.float32))
+    again = recalibrate_lines(str(tmp_path / "m"), seed=2, n_calibration=20, log=logs.append)
+    model = LineModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(model.logits(np.ones((32, 64), np.float32)), before)
+    assert again["training"]["seed"] == 1 and again["training"]["recalibrated"]["seed"] == 2
+    assert model.meta["training"]["recalibrated"]["calibration_lines"] == 20
+    assert "agree" not in model.calibration  # under 50 agreeing lines: no map of its own

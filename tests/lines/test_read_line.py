@@ -2,9 +2,9 @@
 
 The floors are the shipped model's measurement on these seeds (default reader),
 about two lines below it so that other CPUs' kernels may flip a line or two
-(see docs/lines.md for the benchmark): separators 15/20 exact and 19/20 with a
-separator, word-number fields 8/15 exact and 13/15 with the right digits,
-word-only lines 19/20 empty, touching digits 13/20, calibration gap 0.049.
+(see docs/lines.md for the benchmark): separators 17/20 exact and 20/20 with a
+separator, word-number fields 8/15 exact and 14/15 with the right digits,
+word-only lines 20/20 empty, touching digits 16/20, calibration gap 0.023.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def test_separators_are_read(heldout_gen):
             runs=[(number_text(rng, kind), True)],
         )
     right = sum(a == b for a, b in out)
-    assert right >= 13, out
-    assert sum(any(c in "-/.," for c in a) for a, _ in out) >= 17
+    assert right >= 15, out
+    assert sum(any(c in "-/.," for c in a) for a, _ in out) >= 18
 
 
 def test_word_number_fields_give_the_number(heldout_gen):
@@ -52,7 +52,7 @@ def test_word_number_fields_give_the_number(heldout_gen):
         runs=[("Total", False), ("12.50", True)],
     )
     assert sum(a == "12.50" for a, _ in out) >= 6, out
-    assert sum(a.replace(".", "").replace(",", "") == "1250" for a, _ in out) >= 11, out
+    assert sum(a.replace(".", "").replace(",", "") == "1250" for a, _ in out) >= 12, out
 
 
 def test_letters_are_not_read_as_digits(heldout_gen):
@@ -79,12 +79,12 @@ def test_letters_are_not_read_as_digits(heldout_gen):
         if res.text == "":
             empty += 1
             assert res.reason and "no number" in res.reason and res.skipped
-    assert empty >= 17
+    assert empty >= 18
 
 
 def test_touching_digits(heldout_gen):
     out = _texts(heldout_gen, range(4000, 4020), kind="font_digits", spacing="touching", runs=None)
-    assert sum(a == b for a, b in out) >= 11, out
+    assert sum(a == b for a, b in out) >= 14, out
 
 
 def test_result_shape_boxes_and_json(heldout_gen):

@@ -134,6 +134,16 @@ def _model_spec(model: str, local: bool) -> str:
     return model
 
 
+def _check_reader(reader: str) -> None:
+    from digitrec.lines.spec import READER_NAMES
+
+    if reader not in READER_NAMES:
+        raise InputError(
+            f"reader: expected one of {', '.join(READER_NAMES)}, found {reader!r}; "
+            "pass --reader segment, combined or ctc"
+        )
+
+
 def _check(
     batch_size: int,
     rows_per_part: int,
@@ -242,6 +252,8 @@ def run_batch(
     rows_per_part: int = 10_000,
     min_confidence: float = 0.0,
     max_digits: int | None = None,
+    reader: str = "segment",
+    digits_only: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchSummary:
     """Read images on a Dask cluster into the Parquet dataset folder ``out``.
@@ -272,6 +284,8 @@ def run_batch(
         Rows gathered before a part file is written (bounds client memory).
     min_confidence, max_digits
         As for :func:`digitrec.vision.read`.
+    reader, digits_only
+        The line reader of each page (:func:`digitrec.pages.read.make_line_reader`).
     progress : callable, optional
         Called as ``progress(images_done, images_to_do)`` after each task.
 
@@ -288,18 +302,20 @@ def run_batch(
         failure are written, so a rerun resumes after them.
     """
     _check(batch_size, rows_per_part, min_confidence, client, scheduler, workers)
+    _check_reader(reader)
     out = Path(out)
     done = done_paths(out)
     sink = PartSink(out, rows_per_part)
     todo = [p for p in dict.fromkeys(paths) if p not in done]
     spec = _model_spec(model, local=client is None and scheduler is None)
+    task_args = (spec, min_confidence, max_digits, reader, digits_only)
     if not todo:
         return BatchSummary(len(paths), len(paths), 0, 0, [], 0.0, 0)
     with _client(client, scheduler, workers) as c, _model_on_workers(c, spec):
         # The clock starts once the workers are up and hold the model: it measures reading.
         t0, threads = time.perf_counter(), sum(c.nthreads().values())
         try:
-            for table in _tables(_Tasks(c, todo, batch_size, (spec, min_confidence, max_digits))):
+            for table in _tables(_Tasks(c, todo, batch_size, task_args)):
                 sink.add(table)
                 if progress is not None:
                     progress(sink.files, len(todo))

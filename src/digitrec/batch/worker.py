@@ -109,7 +109,8 @@ def _ok_row(path: str, result: Any) -> dict[str, Any]:
         "path": path,
         "page": d["page"],
         "text": d["text"],
-        "digits": [_digit(c) for ln in d["lines"] for c in ln["chars"]],
+        # separators (line readers other than segment) are characters, not digits
+        "digits": [_digit(c) for ln in d["lines"] for c in ln["chars"] if c["char"] not in "-/.,"],
         "confidence": d["confidence"],
         "lines": lines,
         "error": None,
@@ -134,6 +135,8 @@ def read_batch(
     model: str = "default",
     min_confidence: float = 0.0,
     max_digits: int | None = None,
+    reader: str = "segment",
+    digits_only: bool = False,
 ) -> pa.Table:
     """Read one task's files in this process: one row per page, files in order.
 
@@ -145,6 +148,9 @@ def read_batch(
         Model spec, loaded once per process by :func:`worker_model`.
     min_confidence, max_digits
         As for :func:`digitrec.vision.read`; ``max_digits`` applies to each line.
+    reader, digits_only
+        The line reader (:func:`digitrec.pages.read.make_line_reader`): ``segment``
+        reads with ``model``, the others with the shipped line model.
 
     Returns
     -------
@@ -160,14 +166,19 @@ def read_batch(
         so it fails the job instead of filling it with error rows.
     """
     from digitrec.pages.each import read_each_document
-    from digitrec.pages.read import SegmentReader
+    from digitrec.pages.read import make_line_reader
     from digitrec.vision.isolate import ReadError
 
-    reader = SegmentReader(worker_model(model), max_digits=max_digits)
+    line_reader = make_line_reader(
+        reader,
+        digits_only=digits_only,
+        model=worker_model(model) if reader == "segment" else None,
+        max_digits=max_digits,
+    )
     rows = [
         error_row(r.name, r.message) if isinstance(r, ReadError) else _ok_row(r.path, r)
         for _, r in read_each_document(
-            list(paths), line_reader=reader, min_confidence=min_confidence
+            list(paths), line_reader=line_reader, min_confidence=min_confidence
         )
     ]
     return pa.Table.from_pylist(rows, schema=SCHEMA)

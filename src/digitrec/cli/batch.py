@@ -94,6 +94,8 @@ def batch(
     rows_per_part: RowsPerPart = 10_000,
     min_confidence: reading.MinConfidence = 0.0,
     max_digits: reading.MaxDigits = None,
+    reader: reading.Reader = "segment",
+    digits_only: reading.DigitsOnly = False,
     as_json: AsJson = False,
 ) -> None:
     """Read every image and PDF of a collection on Dask; one Parquet row per page.
@@ -107,6 +109,7 @@ def batch(
     from digitrec.inputs import expand_inputs
 
     require_extra("batch", "digitrec batch")
+    reading.check_reader(reader)
     paths = expand_inputs(inputs)
     where = scheduler or f"a local cluster of {workers or 'CPU-count'} worker processes"
     console.print(f"{len(paths)} images; output {out_dir}; running on {where}", highlight=False)
@@ -120,6 +123,8 @@ def batch(
         rows_per_part=rows_per_part,
         min_confidence=min_confidence,
         max_digits=max_digits,
+        reader=reader,
+        digits_only=digits_only,
     )
     if as_json:
         typer.echo(_summary_json(summary, out_dir))

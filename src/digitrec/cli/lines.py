@@ -36,10 +36,22 @@ def train_lines_cmd(
         Path | None,
         typer.Option("--init-from", help="Continue training this line model folder."),
     ] = None,
+    recalibrate: Annotated[
+        bool,
+        typer.Option(
+            "--recalibrate",
+            help="Do not train: refit the calibration of the model already in --out.",
+        ),
+    ] = False,
 ) -> None:
     """Train the CTC line reader on generated lines; calibrate; save weights, ONNX, card."""
-    from digitrec.lines.train import train_lines
+    from digitrec.lines.train import recalibrate_lines, train_lines
 
+    log = lambda m: console.print(m, highlight=False, markup=False)  # noqa: E731
+    if recalibrate:
+        meta = recalibrate_lines(str(out_dir), seed=seed, n_calibration=calibration, log=log)
+        _report(meta, out_dir)
+        return
     schedule = {"seed": seed, "time_budget": time_budget, "batch_size": batch_size}
     machine = {"max_lr": max_lr, "threads": threads, "workers": workers, "max_reuse": max_reuse}
     meta = train_lines(
@@ -48,8 +60,12 @@ def train_lines_cmd(
         **machine,
         n_calibration=calibration,
         init_from=str(init_from) if init_from else None,
-        log=lambda m: console.print(m, highlight=False, markup=False),
+        log=log,
     )
+    _report(meta, out_dir)
+
+
+def _report(meta: dict, out_dir: Path) -> None:
     m = meta["metrics"]
     console.print(
         f"calibration lines: accuracy {m['accuracy']:.4f}, ECE {m['ece']:.4f}; saved to {out_dir}"

@@ -15,10 +15,13 @@ import typer
 from digitrec.cli.app import app, console
 from digitrec.cli.reading import (
     CleanHelpCommand,
+    DigitsOnly,
     Inputs,
     MaxDigits,
     MinConfidence,
     ModelSpec,
+    Reader,
+    check_reader,
     exit_if_all_failed,
 )
 
@@ -112,28 +115,6 @@ def _progress(total: int) -> Any:
     return Progress(console=console, transient=True, redirect_stdout=to_terminal)
 
 
-Reader = Annotated[
-    str,
-    typer.Option(
-        "--reader",
-        metavar="NAME",
-        help="Line reader: segment (digits only; the one --model and --max-digits apply "
-        "to), or combined / ctc (the CTC line model: digits and separators, words skipped; "
-        "combined checks its digits with the digit CNN).",
-    ),
-]
-
-
-DigitsOnly = Annotated[
-    bool,
-    typer.Option(
-        "--digits-only",
-        help="Every line holds only digits (zip codes, meter readings): the combined and ctc "
-        "readers never read separators, and a stroke doubtful between '/' and '1' reads as 1.",
-    ),
-]
-
-
 Overlay = Annotated[
     Path | None,
     typer.Option(
@@ -179,13 +160,9 @@ def predict(
     status is 1 only when every file failed.
     """
     from digitrec.inputs import iter_inputs, no_images
-    from digitrec.lines.spec import READER_NAMES
     from digitrec.models import shared_model
 
-    if reader not in READER_NAMES:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(READER_NAMES)}, found {reader!r}", param_hint="--reader"
-        )
+    check_reader(reader)
 
     files = list(iter_inputs(paths))  # paths only: cheap, and gives the total up front
     if not files:

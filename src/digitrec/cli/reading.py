@@ -10,10 +10,13 @@ from digitrec.cli.app import CleanHelpCommand
 
 __all__ = [
     "CleanHelpCommand",
+    "DigitsOnly",
     "Inputs",
     "MaxDigits",
     "MinConfidence",
     "ModelSpec",
+    "Reader",
+    "check_reader",
     "exit_if_all_failed",
 ]
 
@@ -54,6 +57,37 @@ MaxDigits = Annotated[
         show_default=False,
     ),
 ]
+
+Reader = Annotated[
+    str,
+    typer.Option(
+        "--reader",
+        metavar="NAME",
+        help="Line reader: segment (digits only; the one --model and --max-digits apply "
+        "to), or combined / ctc (the CTC line model: digits and separators, words skipped; "
+        "combined checks its digits with the digit CNN).",
+    ),
+]
+
+
+DigitsOnly = Annotated[
+    bool,
+    typer.Option(
+        "--digits-only",
+        help="Every line holds only digits (zip codes, meter readings): the combined and ctc "
+        "readers never read separators, and a stroke doubtful between '/' and '1' reads as 1.",
+    ),
+]
+
+
+def check_reader(reader: str) -> None:
+    """A ``--reader`` value that names no line reader is a usage error, before any reading."""
+    from digitrec.lines.spec import READER_NAMES
+
+    if reader not in READER_NAMES:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(READER_NAMES)}, found {reader!r}", param_hint="--reader"
+        )
 
 
 def exit_if_all_failed(done: int, failed: int) -> None:

@@ -7,7 +7,9 @@ same normalisation on generated lines and on real ones. The steps:
 2. the tilt of the writing, from the ink centroids of slices about one line
    height wide, is undone (up to 8 degrees; the issue promises 5);
 3. the rows and columns that hold all but a sliver of the ink mass are cropped,
-   with a margin (stray specks and page edges fall outside);
+   with a margin (stray specks and page edges fall outside); left and right,
+   the grey ink counts too, so that a digit written lighter than the rest
+   stays in the crop;
 4. the crop is resized to :data:`~digitrec.lines.spec.HEIGHT` pixels high.
 
 :class:`Prepared` keeps the geometry, so boxes found on the network's input map
@@ -23,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from digitrec.lines.spec import HEIGHT
-from digitrec.vision.normalize import ink_map
+from digitrec.vision.normalize import InkMap, ink_map
 
 __all__ = ["MAX_WIDTH", "Prepared", "prepare"]
 
@@ -119,13 +121,16 @@ def _span(mass: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
     return int(np.searchsorted(cum, lo)), int(np.searchsorted(cum, hi)) + 1
 
 
-def prepare(gray: np.ndarray) -> Prepared | str:
+def prepare(gray: np.ndarray, ink: InkMap | None = None) -> Prepared | str:
     """Normalise a grey line image for the network.
 
     Parameters
     ----------
     gray : numpy.ndarray
         float32 (h, w) in [0, 1], 0 = black; either polarity.
+    ink : InkMap, optional
+        ``ink_map(gray)`` when the caller has it already (the ``combined``
+        reader shares it with the segment reader); computed here otherwise.
 
     Returns
     -------
@@ -133,7 +138,7 @@ def prepare(gray: np.ndarray) -> Prepared | str:
         The network input and its geometry, or the reason there is nothing to
         read (``"no ink found"``...).
     """
-    im = ink_map(gray)
+    im = ink_map(gray) if ink is None else ink
     if im.reason:
         return im.reason
     # The tilt and the crop follow the binarised ink; the network sees the grey ink,
@@ -146,6 +151,13 @@ def prepare(gray: np.ndarray) -> Prepared | str:
         return "no ink found"
     top, bottom = _span(mask.sum(axis=1), 0.004, 0.996)
     left, right = _span(mask.sum(axis=0), 0.002, 0.998)
+    # A digit written with less pressure than its neighbours can fall below the
+    # binarisation threshold: the mask alone would crop it off the line's end
+    # (the commonest confident error on validation lines, "61146" read "1146").
+    # Its grey ink still shows, so the sides also reach the grey ink's extent.
+    # Only the sides: the height sets the scale, which faint specks must not change.
+    grey_left, grey_right = _span(ink.sum(axis=0), 0.001, 0.999)
+    left, right = min(left, grey_left), max(right, grey_right)
     lh = max(bottom - top, 4)
     top, bottom = max(0, top - round(0.12 * lh)), min(ink.shape[0], bottom + round(0.12 * lh))
     left = max(0, left - round(0.25 * lh))

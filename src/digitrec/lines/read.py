@@ -176,7 +176,7 @@ _SEPARATOR_COLUMNS = [1 + CLASSES.index(c) for c in SEPARATORS]
 def _ctc(
     loaded: Loaded, model: Any, digits_only: bool = False
 ) -> tuple[Prepared | str, np.ndarray, list[Token]]:
-    p = prepare(loaded.gray)
+    p = prepare(loaded.gray, loaded.ink())  # computed once, shared with the segment reader
     if isinstance(p, str):
         return p, np.zeros((0, 0)), []
     probs = softmax(model.logits(p.x))
@@ -318,14 +318,19 @@ def read_line(
     p, probs, tokens = _ctc(loaded, model, digits_only)
     if isinstance(p, str):
         return LineResult("", 0.0, [], p, [], True, reader)
-    conf = calibrate.apply(model.calibration, line_score(probs, tokens))
+    score, calibration = line_score(probs, tokens), model.calibration
     tokens = marks_between_digits(tokens)
     if reader == "combined" and tokens and all(tk.char in DIGITS for tk in tokens):
-        tokens = _second_opinion(loaded, tokens)
+        tokens, agreed = _second_opinion(loaded, tokens)
+        if agreed and calibration and calibration.get("agree"):
+            # Two readers that fail differently reading the same digits are
+            # right far more often than the CTC score alone says: their own map.
+            calibration = calibration["agree"]
+    conf = calibrate.apply(calibration, score)
     return _result(loaded, p, tokens, conf, min_confidence, reader)
 
 
-def _second_opinion(loaded: Loaded, tokens: list[Token]) -> list[Token]:
+def _second_opinion(loaded: Loaded, tokens: list[Token]) -> tuple[list[Token], bool]:
     """A plain run of CTC digits, each checked against the segment reader's reading.
 
     When the segment-and-classify reader finds as many digits, each position
@@ -333,14 +338,15 @@ def _second_opinion(loaded: Loaded, tokens: list[Token]) -> list[Token]:
     stronger classifier of well-separated MNIST-like digits, the CTC model of
     everything else); otherwise the CTC reading stands. Chosen over three other
     rules on validation lines of MNIST *training* digits and training fonts
-    (docs/lines.md).
+    (docs/lines.md). Also returns whether the two readers read the same digits.
     """
     seg = _segment(loaded, 0.0)
     if len(seg.chars) != len(tokens) or not seg.text.isdigit():
-        return tokens
+        return tokens, False
+    agreed = seg.text == "".join(tk.char for tk in tokens)
     return [
         tk
         if tk.confidence >= c.confidence
         else replace(tk, char=c.char, confidence=c.confidence, top3=c.top3, box=c.box)
         for tk, c in zip(tokens, seg.chars, strict=True)
-    ]
+    ], agreed
