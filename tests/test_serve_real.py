@@ -140,3 +140,27 @@ def test_blank_page_reads_nothing_with_a_reason(c) -> None:
     body = r.json()
     assert body["text"] == "" and body["pages"][0]["lines"] == [] and body.get("reason")
     assert body["pages"][0]["reason"] == body["reason"]
+
+
+def test_the_line_reader_is_a_query_option(c) -> None:
+    """``?reader=combined`` reads separators and skips words; ``digits_only`` drops the
+    separator; a name that is no reader is a 422."""
+    from PIL import ImageDraw, ImageFont
+
+    from digitrec.testing.fonts import held_out_fonts
+
+    fonts = held_out_fonts()
+    if not fonts:
+        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
+    img = Image.new("L", (560, 170), 235)
+    font = ImageFont.truetype(str(fonts[1]), 48)
+    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
+    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    files = {"file": ("form.png", png(img), "image/png")}
+    r = c.post("/v1/read?reader=combined", files=files)
+    assert r.status_code == 200, r.text
+    assert r.json()["text"] == "12.50" and len(r.json()["pages"][0]["lines"]) == 1
+    r = c.post("/v1/read?reader=combined&digits_only=true", files=files)
+    assert r.json()["text"] == "1250", r.text
+    assert c.post("/v1/read", files=files).json()["text"] != "12.50"  # segment: digits only
+    assert c.post("/v1/read?reader=magic", files=files).status_code == 422

@@ -120,7 +120,10 @@ def model_info(model: Any) -> dict[str, Any]:
 class VisionReader:
     """:class:`Reader` backed by :func:`digitrec.pages.read_page` and one model.
 
-    Each line of a page is read by :class:`digitrec.pages.read.SegmentReader`.
+    Each line of a page is read by :class:`digitrec.pages.read.SegmentReader`
+    with that model, or, when a request asks for another ``reader``, by
+    :class:`digitrec.pages.read.LineReader` (the shipped line model, loaded
+    here too so that the first such request does not wait for it).
 
     Parameters
     ----------
@@ -145,12 +148,18 @@ class VisionReader:
         self._info = model_info(model)
         self.batching = BatchingModel(model, wait_s=batch_wait_s) if batch_wait_s > 0 else None
         self.model = model if self.batching is None else self.batching
+        from digitrec.lines.infer import default_line_model
+
+        default_line_model()
 
     def read(self, page: Any, options: ReadOptions) -> dict[str, Any]:
         """Read one page; see :class:`Reader`."""
-        from digitrec.pages.read import SegmentReader, read_page
+        from digitrec.pages.read import LineReader, SegmentReader, read_page
 
-        reader = SegmentReader(self.model, max_digits=options.max_digits)
+        if options.reader == "segment":
+            reader = SegmentReader(self.model, max_digits=options.max_digits)
+        else:
+            reader = LineReader(options.reader, digits_only=options.digits_only)
         with self.batching.reading() if self.batching else contextlib.nullcontext():
             result = read_page(page, line_reader=reader, min_confidence=options.min_confidence)
         return result.to_dict()

@@ -6,7 +6,7 @@ Answers are built as plain dicts; the models here document them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +65,8 @@ class ReadOptions:
     min_confidence: float = 0.0
     max_digits: int | None = None
     page_images: bool = False
+    reader: str = "segment"
+    digits_only: bool = False
 
 
 async def read_options(
@@ -83,13 +85,28 @@ async def read_options(
             "boxes refer to (a PDF page as rendered)."
         ),
     ] = False,
+    reader: Annotated[
+        Literal["segment", "combined", "ctc"],
+        Query(
+            description="Line reader: `segment` (digits only; the CNN the service loaded), "
+            "`combined` (the line model with the digit CNN's second opinion: separators "
+            "read, words skipped) or `ctc` (the line model alone)."
+        ),
+    ] = "segment",
+    digits_only: Annotated[
+        bool,
+        Query(
+            description="Every line holds only digits (zip codes, meter readings): the line "
+            "model never reads separators."
+        ),
+    ] = False,
 ) -> ReadOptions:
     """The :class:`ReadOptions` of a request's query (a FastAPI dependency).
 
     ``async`` although it does not wait: FastAPI runs a plain function
     dependency in a worker thread, a thread hop per request for nothing.
     """
-    return ReadOptions(min_confidence, max_digits, page_images)
+    return ReadOptions(min_confidence, max_digits, page_images, reader, digits_only)
 
 
 _BOX = "[x, y, width, height] in the page's pixels (a PDF page: as rendered)."
