@@ -228,3 +228,25 @@ def test_upload_a_bad_file(page, tmp_path) -> None:
     # The service's own message, and no broken image in place of the photo.
     assert "expected an image" in alert.text
     assert not page.find_element("id", "pages").is_displayed()
+
+
+def test_a_form_read_with_the_line_reader(page, tmp_path) -> None:
+    """The reader choice: a form's amount keeps its separator, its word line is skipped."""
+    from PIL import Image, ImageDraw, ImageFont
+    from selenium.webdriver.support.ui import Select
+
+    from digitrec.testing.fonts import held_out_fonts
+
+    fonts = held_out_fonts()
+    if not fonts:
+        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
+    img = Image.new("L", (560, 170), 235)
+    font = ImageFont.truetype(str(fonts[1]), 48)
+    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
+    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    img.save(tmp_path / "form.png")
+    Select(page.find_element("id", "reader")).select_by_value("combined")
+    page.find_element("id", "file").send_keys(str(tmp_path / "form.png"))
+    assert result(page) == "12.50"
+    (box,) = page.find_elements("css selector", "#pages .page-view .boxes .box")
+    assert box.find_element("css selector", ".label").text == "12.50"

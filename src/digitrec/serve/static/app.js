@@ -203,8 +203,10 @@ async function readBlob(blob, name, fromPad = false) {
   showPages(null); // shown once the service has read the file: a bad upload shows no broken image
   const t0 = performance.now();
   try {
-    // A photo or PDF comes back with its pages as images, to draw the boxes on.
-    const res = await fetch(fromPad ? "/v1/read" : "/v1/read?page_images=true", {
+    // A photo or PDF comes back with its pages as images, to draw the boxes on,
+    // read by the line reader chosen for documents.
+    const url = fromPad ? "/v1/read" : `/v1/read?page_images=true&reader=${$("reader").value}`;
+    const res = await fetch(url, {
       method: "POST",
       body: blob,
       headers: { "Content-Type": blob.type || "application/octet-stream" },
