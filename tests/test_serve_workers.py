@@ -7,6 +7,7 @@ exits 0, leaving no metrics folder behind.
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -137,3 +138,37 @@ def test_two_workers_read_share_metrics_and_stop_on_sigterm(tmp_path) -> None:
     assert "Received SIGTERM" in text and "Stopping parent process" in text
     # The parent made the metrics folder, and removed it.
     assert not metrics_dir.exists()
+
+
+def test_the_pinned_uvicorn_has_the_supervisor_the_workers_extend() -> None:
+    """If a new uvicorn changes its (non-public) supervisor, this says so before users do."""
+    from digitrec.serve.workers import _supervisor_api_fits
+
+    assert _supervisor_api_fits()
+
+
+def test_another_uvicorn_falls_back_to_its_own_workers(monkeypatch, caplog) -> None:
+    import uvicorn
+
+    from digitrec.serve import workers
+
+    calls = []
+    monkeypatch.setattr(workers, "_supervisor_api_fits", lambda: False)
+    monkeypatch.setattr(workers, "_listening", lambda *a: pytest.fail("no socket of our own"))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    access = {"api_keys": None, "rate_limit": None, "rate_burst": None, "origins": []}
+    with caplog.at_level("WARNING", logger="digitrec.serve"):
+        workers.run_workers(
+            {"access": access},
+            workers=3,
+            host="127.0.0.1",
+            port=8123,
+            drain_s=2.5,
+            max_connections=40,
+        )
+    ((app, kw),) = calls
+    assert app == "digitrec.serve.workers:app_from_env" and kw["factory"] is True
+    assert (kw["workers"], kw["port"], kw["limit_concurrency"]) == (3, 8123, 40)
+    assert kw["timeout_graceful_shutdown"] == 2.5
+    assert "uvicorn's own workers" in caplog.text
+    assert workers.SETTINGS_ENV not in os.environ  # cleaned up as on the usual path

@@ -95,8 +95,61 @@ def _supervisor_class() -> type:
     return Supervisor
 
 
+def _supervisor_api_fits() -> bool:
+    """Whether this uvicorn's supervisor is the one :func:`_supervisor_class` extends.
+
+    ``uvicorn.supervisors.multiprocess`` is not public API: its classes have
+    changed shape between releases (older ones also took the server's ``run``
+    as ``target``). The subclass needs ``Multiprocess(config, sockets)`` with
+    ``init_processes`` and ``Process(config, sockets)``; anything else gets
+    uvicorn's own workers instead.
+    """
+    import inspect
+
+    try:
+        from uvicorn.supervisors.multiprocess import Multiprocess, Process
+    except ImportError:
+        return False
+    want = ["self", "config", "sockets"]
+    return (
+        callable(getattr(Multiprocess, "init_processes", None))
+        and list(inspect.signature(Multiprocess.__init__).parameters) == want
+        and list(inspect.signature(Process.__init__).parameters) == want
+    )
+
+
 def _supervisor(config: Any, sockets: list[socket.socket]) -> Any:
     return _supervisor_class()(config, sockets=sockets)
+
+
+def _uvicorn_workers(config: Any) -> None:
+    """``--workers`` on uvicorn's own supervisor: every worker on one shared socket.
+
+    It works on any uvicorn, but the kernel no longer spreads connections:
+    an idle worker can take every waiting connection at once (see
+    :func:`_supervisor_class`), so it is the fallback, not the default.
+    """
+    import logging
+
+    import uvicorn
+
+    logging.getLogger("digitrec.serve").warning(
+        "uvicorn %s: its worker supervisor is not the one digitrec extends; serving with "
+        "uvicorn's own workers on one shared socket (connections may spread unevenly)",
+        getattr(uvicorn, "__version__", "?"),
+    )
+    uvicorn.run(
+        config.app,
+        factory=True,
+        workers=config.workers,
+        host=config.host,
+        port=config.port,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=config.timeout_graceful_shutdown,
+        limit_concurrency=config.limit_concurrency,
+    )
 
 
 def run_workers(
@@ -144,9 +197,13 @@ def run_workers(
         timeout_graceful_shutdown=drain_s,  # type: ignore[arg-type]  # a float works
         limit_concurrency=max_connections,
     )
-    sockets = [_listening(host, port, config.backlog) for _ in range(workers)]
+    sockets = (
+        []
+        if not _supervisor_api_fits()
+        else [_listening(host, port, config.backlog) for _ in range(workers)]
+    )
     try:
-        _supervisor(config, sockets).run()
+        _supervisor(config, sockets).run() if sockets else _uvicorn_workers(config)
     finally:
         for sock in sockets:
             sock.close()
