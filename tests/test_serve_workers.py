@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -172,3 +173,34 @@ def test_another_uvicorn_falls_back_to_its_own_workers(monkeypatch, caplog) -> N
     assert kw["timeout_graceful_shutdown"] == 2.5
     assert "uvicorn's own workers" in caplog.text
     assert workers.SETTINGS_ENV not in os.environ  # cleaned up as on the usual path
+
+
+def test_a_killed_worker_is_replaced_and_its_live_gauges_dropped(tmp_path) -> None:
+    log = tmp_path / "server.log"
+    args = ["-m", "digitrec", "serve", "--port", "PORT", "--workers", "2", "--threads", "1"]
+    with server(args, log) as (proc, url):
+        pids = workers_of(proc.pid)
+        env = Path(f"/proc/{pids[0]}/environ").read_bytes().split(b"\0")
+        (metrics_dir,) = [
+            Path(v.split(b"=", 1)[1].decode())
+            for v in env
+            if v.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
+        ]
+        dead = pids[0]
+        assert list(metrics_dir.glob(f"gauge_live*_{dead}.db")), sorted(metrics_dir.iterdir())
+        os.kill(dead, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (len(now := workers_of(proc.pid)) == 2 and dead not in now):
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+        while list(metrics_dir.glob(f"gauge_live*_{dead}.db")):
+            assert time.monotonic() < deadline, sorted(metrics_dir.iterdir())
+            time.sleep(0.2)
+        # the replacement serves, and the service reports ready once it is
+        while httpx.get(url + "/readyz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        r = httpx.post(url + "/v1/read", content=seven_png(), headers={"content-type": "image/png"})
+        assert r.status_code == 200 and r.json()["text"] == "7"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0

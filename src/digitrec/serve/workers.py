@@ -92,7 +92,33 @@ def _supervisor_class() -> type:
                 process.start()
                 self.processes.append(process)
 
+        def keep_subprocess_alive(self) -> None:
+            before = {p.pid for p in self.processes}
+            super().keep_subprocess_alive()
+            _forget_workers(before - {p.pid for p in self.processes})
+
+        def restart_all(self) -> None:
+            before = {p.pid for p in self.processes}
+            super().restart_all()
+            _forget_workers(before - {p.pid for p in self.processes})
+
     return Supervisor
+
+
+def _forget_workers(pids: set[int | None]) -> None:
+    """Drop replaced workers' live gauges from the shared metrics.
+
+    ``digitrec_ready`` (the least over live workers) and the reads in flight
+    (their sum) would otherwise keep a dead worker's last value: a worker that
+    died unready would hold ``ready`` at 0 for good.
+    """
+    if not os.environ.get(MULTIPROC_ENV):
+        return
+    from prometheus_client import multiprocess
+
+    for pid in pids:
+        if pid is not None:
+            multiprocess.mark_process_dead(pid)
 
 
 def _supervisor_api_fits() -> bool:
