@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from digitrec.vision.normalize import InkMap, ink_map
+from digitrec.vision.normalize import InkMap, _background, ink_map
 
-__all__ = ["FIELD_GAP", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
+__all__ = ["FIELD_GAP", "Cell", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
 
 #: A horizontal gap wider than this many line heights separates two fields on one row
 #: (a faint digit lost inside a number can leave close to 3; generated pages put fields 4.5+ apart).
@@ -53,12 +53,38 @@ MAX_SKEW = 6.0
 RULE_LENGTH = 5.0
 #: ... and a vertical one at least this many (a tall 1 is about 1.5).
 VRULE_LENGTH = 2.6
+#: Ink (relative darkness, :class:`~digitrec.vision.normalize.InkMap`) above which a pixel
+#: may be a faint mark, painted over in other lines' crops ...
+FAINT_INK = 0.1
+#: Contrast with the local paper (0 = paper, 1 = black) above which a pixel may belong to
+#: a printed rule: a thin light-blue comb box blurs below FAINT_INK (the ink map's
+#: stretch sets the faintest marks to 0), yet stands well above the paper's noise.
+RULE_CONTRAST = 0.08
 #: Components whose bounding box is taller than this many text heights are stains.
 STAIN_HEIGHT = 4.0
 #: Components at least this fraction of the text height can start a line.
 TALL = 0.3
 #: A page with more lines than this is clutter: the largest are kept.
 MAX_LINES = 200
+
+
+@dataclass
+class Cell:
+    """The writing in one box of a comb row (one character per box).
+
+    Attributes
+    ----------
+    box : tuple of int
+        ``(x, y, w, h)`` of its ink, in the page's working pixels.
+    ink : numpy.ndarray
+        float32 (h, w) ink over the box (0 = paper, 1 = ink), rules removed.
+    mask : numpy.ndarray
+        bool (h, w): the pixels of the marks written in this box.
+    """
+
+    box: tuple[int, int, int, int]
+    ink: np.ndarray = field(repr=False)
+    mask: np.ndarray = field(repr=False)
 
 
 @dataclass
@@ -77,12 +103,17 @@ class Line:
         Working pixel of the crop's top-left corner.
     height : float
         The line's text height (median height of its tall components).
+    cells : list of Cell
+        For writing in a comb row (every mark between the walls of printed
+        boxes), the boxes that hold writing, left to right: one character
+        each. Empty for any other line.
     """
 
     box: tuple[int, int, int, int]
     _crop: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
     origin: tuple[int, int]
     height: float
+    cells: list[Cell] = field(default_factory=list)
 
     @property
     def crop(self) -> np.ndarray:
@@ -214,22 +245,37 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
 
 
 def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarray:
-    """Vertical runs that join horizontal rules at both ends: the walls of comb boxes."""
+    """Vertical runs that join horizontal rules at both ends: the walls of comb boxes.
+
+    Judged column by column: a wall's column is one run of ink from the top
+    rule to the bottom one, where a digit in the box stops short. A digit
+    written against a wall (the back of a 6, a 1) thus stays with its digit,
+    and the wall is judged by its own width. ``vert`` and ``horiz`` are the
+    vertical runs and the horizontal rules, in a frame where walls are upright.
+    """
     if not horiz.any():  # no horizontal rule, no comb box
         return np.zeros_like(vert)
-    labels, n = ndimage.label(vert)
+    # One label per run of one column (a one-pixel gap closed: blur and noise break a run).
+    closed = ndimage.binary_closing(vert, np.ones((3, 1), bool)) | vert
+    labels, n = ndimage.label(closed, np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], bool))
     if n == 0:
         return np.zeros_like(vert)
-    # A wall meets the rule (its own ink touches it); a digit in the cell stops short.
     near = ndimage.maximum_filter(horiz.astype(np.uint8), size=3).astype(bool)
-    keep = np.zeros(n + 1, bool)
     reach = 1 + int(0.04 * text_h)
+    keep = np.zeros(n + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-        y0, y1, x = sl[0].start, sl[0].stop, sl[1]
-        top = near[max(0, y0 - reach) : y0 + reach, x].any()
-        bottom = near[max(0, y1 - reach) : y1 + reach, x].any()
-        keep[i] = top and bottom and (sl[1].stop - sl[1].start) <= 0.25 * text_h + 3
-    return keep[labels]
+        y0, y1, x = sl[0].start, sl[0].stop, sl[1].start
+        keep[i] = near[max(0, y0 - reach) : y0 + reach, x].any() and near[
+            max(0, y1 - reach) : y1 + reach, x
+        ].any()
+    cols = keep[labels] & vert
+    # A wall is a few columns wide; a wider block is ink that fills a box (a blot), not a wall.
+    blocks, _ = ndimage.label(cols, np.ones((3, 3), bool))
+    for i, sl in enumerate(ndimage.find_objects(blocks), start=1):
+        if sl[1].stop - sl[1].start > 0.25 * text_h + 3:
+            cols[sl] &= blocks[sl] != i
+    # A pixel either side: the wall's soft edge.
+    return ndimage.binary_dilation(cols, np.ones((1, 3), bool)) & vert
 
 
 def _may_run(occupied: np.ndarray, length: int) -> bool:
@@ -277,10 +323,16 @@ def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
         bool (h, w), True on rule pixels, widened by a pixel to take their
         soft edges, minus the ink of strokes that cross them.
     """
+    return _rules_and_walls(faint, skew, text_h)[0]
+
+
+def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float):
+    """:func:`find_rules`, and the comb walls among the rules (bool (h, w), not widened)."""
     h, w = faint.shape
     slope = math.tan(math.radians(skew))
     hlen, vlen = _rule_lengths(text_h)
     rules = np.zeros((h, w), bool)
+    walls = np.zeros((h, w), bool)
     if _may_run(faint.any(axis=0), hlen):
         flat, shifts, pad = _shear_rows(faint, slope)
         rules = _unshear_rows(_runs(flat, hlen, axis=1), shifts, pad, h)
@@ -290,16 +342,18 @@ def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
         up, vshifts, vpad = _shear_rows(faint.T, -slope)
         vert = _runs(up, vlen, axis=1) if tall_possible else np.zeros_like(up)
         if rules.any():  # comb walls stand on a horizontal rule
-            walls = _runs(up, max(6, int(0.6 * text_h)), axis=1)
+            runs = _runs(up, max(6, int(0.6 * text_h)), axis=1)
             horiz_up = _shear_rows(rules.T, -slope)[0]
-            vert |= _comb_walls(walls.T, horiz_up.T, text_h).T
+            comb = _comb_walls(runs.T, horiz_up.T, text_h).T
+            vert |= comb
+            walls = _unshear_rows(comb, vshifts, vpad, w).T
         rules |= _unshear_rows(vert, vshifts, vpad, w).T
     if not rules.any():
-        return rules
+        return rules, walls
     rules = ndimage.binary_dilation(rules, iterations=1) & faint | rules
     # Give back strokes that cross a rule (ink right above and right below it);
     # ink that only sits on a rule stays separate from it.
-    return rules & ~_vertical_strokes(faint & ~rules, rules)
+    return rules & ~_vertical_strokes(faint & ~rules, rules), walls
 
 
 def _vertical_strokes(rest: np.ndarray, rules: np.ndarray) -> np.ndarray:
@@ -559,6 +613,67 @@ def _merge_pass(
     return out
 
 
+def _wall_positions(walls: np.ndarray, min_gap: float) -> list[tuple[float, int, int]]:
+    """``(x, y0, y1)`` of each comb wall: its mean column and its rows.
+
+    Pieces of one wall (broken where a stroke crosses it) closer than
+    ``min_gap`` columns are one wall.
+    """
+    if not walls.any():
+        return []
+    labels, _ = ndimage.label(walls, structure=np.ones((3, 3), bool))
+    found = []
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        xs = np.nonzero(labels[sl] == i)[1]
+        found.append([sl[1].start + float(xs.mean()), sl[0].start, sl[0].stop])
+    found.sort()
+    out: list[list] = []
+    for x, y0, y1 in found:
+        prev = out[-1] if out else None
+        if prev is not None and x - prev[0] < min_gap and min(y1, prev[2]) > max(y0, prev[1]):
+            prev[1], prev[2] = min(prev[1], y0), max(prev[2], y1)
+            continue
+        out.append([x, y0, y1])
+    return [(x, y0, y1) for x, y0, y1 in out]
+
+
+def _comb_cells(
+    ids: list[int], comps: _Comps, walls: list, lh: float, ink: np.ndarray
+) -> list[Cell]:
+    """The boxes of a comb row that hold this line's writing; [] unless it is one.
+
+    It is one when at least two walls stand across the line's band and every
+    mark of the line lies between the first and the last; each mark belongs
+    to the box its centre falls in. A box holding only marks smaller than
+    :data:`TALL` of the line's height (a speck) is left out.
+    """
+    x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
+    y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
+    xs = np.array(
+        [
+            x
+            for x, a, b in walls
+            if min(b, y1) - max(a, y0) >= 0.5 * (y1 - y0) and x0 - lh <= x <= x1 + lh
+        ]
+    )
+    if xs.size < 2:
+        return []
+    centres = (comps.x0[ids] + comps.x1[ids]) / 2.0
+    if centres.min() < xs[0] or centres.max() > xs[-1]:
+        return []
+    box_of = np.searchsorted(xs, centres)
+    cells = []
+    for k in np.unique(box_of):
+        members = [ids[j] for j in np.flatnonzero(box_of == k)]
+        if comps.h[members].max() < TALL * lh:
+            continue
+        cy0, cy1 = int(comps.y0[members].min()), int(comps.y1[members].max())
+        cx0, cx1 = int(comps.x0[members].min()), int(comps.x1[members].max())
+        mask = np.isin(comps.labels[cy0:cy1, cx0:cx1], np.asarray(members) + 1)
+        cells.append(Cell((cx0, cy0, cx1 - cx0, cy1 - cy0), ink[cy0:cy1, cx0:cx1], mask))
+    return cells
+
+
 def _reading_order(boxes: list[tuple[int, int, int, int]], centres: list[float], heights):
     """Indices of the lines in reading order: rows top to bottom, left to right in a row."""
     order = sorted(range(len(boxes)), key=lambda k: centres[k])
@@ -609,14 +724,28 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
+def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
+    """Pixels that may belong to a printed rule: the ink, and marks of low contrast.
+
+    The contrast is taken against the local paper (as the ink map does, before
+    it stretches the ink), after a light blur that keeps single noisy pixels out.
+    """
+    paper = gray if ink.dark_ink else 1.0 - gray
+    ratio = ndimage.gaussian_filter(paper, 0.8) / np.maximum(_background(paper), 0.02)
+    ratio /= max(float(np.median(ratio[::4, ::4])), 0.05)
+    return ink.mask | (ratio < 1.0 - RULE_CONTRAST)
+
+
 def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float]):
     """:func:`find_rules` at half resolution when the writing is large enough (4x faster).
 
-    ``skew`` is called only when a rule may be there. Also returns the
-    components of ``ink.mask`` when they were computed on the way (None
-    otherwise): with no rules found they are the page's components.
+    ``skew`` is called only when a rule may be there. Returns the rules, the
+    comb walls among them, and the components of ``ink.mask`` when they were
+    computed on the way (None otherwise): with no rules found they are the
+    page's components.
     """
     mask = ink.mask
+    none = np.zeros(faint.shape, bool)
     f = 2 if min(mask.shape) >= 400 else 1
     comps = _Comps.of(_pool(mask, f)) if f > 1 else _Comps.of(mask, ink)
     text_h = _text_height(comps)
@@ -625,14 +754,17 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float]):
             comps = _Comps.of(mask, ink)
             text_h = _text_height(comps)
         if not _may_hold_rules(faint, text_h):
-            return np.zeros(faint.shape, bool), comps
-        return find_rules(faint, skew(), text_h), comps
+            return none, none, comps
+        return (*_rules_and_walls(faint, skew(), text_h), comps)
     pooled = _pool(faint, f)
     if not _may_hold_rules(pooled, text_h):
-        return np.zeros(faint.shape, bool), None
-    rules = find_rules(pooled, skew(), text_h)
+        return none, none, None
     h, w = faint.shape
-    return np.repeat(np.repeat(rules, f, axis=0), f, axis=1)[:h, :w] & faint, None
+    rules, walls = (
+        np.repeat(np.repeat(m, f, axis=0), f, axis=1)[:h, :w] & faint
+        for m in _rules_and_walls(pooled, skew(), text_h)
+    )
+    return rules, walls, None
 
 
 def find_lines(
@@ -661,10 +793,11 @@ def find_lines(
     empty = np.zeros(gray.shape, bool)
     if ink.reason:
         return Layout([], 0.0, empty, 0.0, ink.reason)
-    faint = ink.mask | (ink.ink > 0.1)
+    faint = ink.mask | (ink.ink > FAINT_INK)
+    rule_ink = _rule_ink(gray, ink)
     # Measured once, and only when the rules or the grouping depend on it.
     skew = functools.cache(functools.partial(estimate_skew, ink.mask))
-    rules, comps = _rules_pooled(faint, ink, skew)
+    rules, walls, comps = _rules_pooled(rule_ink, ink, skew)
     if comps is None or rules.any():
         comps = _Comps.of(ink.mask & ~rules)
     text_h = _text_height(comps)
@@ -682,6 +815,9 @@ def find_lines(
     slope = math.tan(math.radians(skew())) if idx.size > 1 else 0.0
     groups = _group(sub, slope, text_h, field_gap)
     groups = sorted(groups, key=lambda g: -int(sub.area[g].sum()))[:MAX_LINES]
+    wall_at = _wall_positions(walls, 0.3 * text_h)
+    others = faint | rules if rules.any() else faint  # painted over in each line's crop
+    paper_ink = np.where(rules, 0.0, ink.ink).astype(np.float32) if wall_at else ink.ink
     lines, centres, heights = [], [], []
     for g in groups:
         ids = [int(idx[m]) for m in g]
@@ -691,8 +827,9 @@ def find_lines(
         lh = float(np.median(comps.h[tall]))
         box = (x0, y0, x1 - x0, y1 - y0)
         win = _window(box, max(2, int(0.25 * lh)), gray.shape)
-        crop = functools.partial(_crop, gray, comps, ids, faint, win)
-        lines.append(Line(box, crop, win[:2], lh))
+        crop = functools.partial(_crop, gray, comps, ids, others, win)
+        cells = _comb_cells(ids, comps, wall_at, lh, paper_ink) if wall_at else []
+        lines.append(Line(box, crop, win[:2], lh, cells))
         xc = (x0 + x1) / 2
         centres.append((y0 + y1) / 2 - slope * xc)
         heights.append(lh)
