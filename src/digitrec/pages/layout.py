@@ -60,6 +60,9 @@ FAINT_INK = 0.1
 #: a printed rule: a thin light-blue comb box blurs below FAINT_INK (the ink map's
 #: stretch sets the faintest marks to 0), yet stands well above the paper's noise.
 RULE_CONTRAST = 0.08
+#: Comb walls are sought in ink of this contrast: at RULE_CONTRAST the blurred edges of a
+#: digit can bridge the gap to the box's rules, and its stroke pass for a wall.
+WALL_CONTRAST = 0.08
 #: Components whose bounding box is taller than this many text heights are stains.
 STAIN_HEIGHT = 4.0
 #: Components at least this fraction of the text height can start a line.
@@ -260,14 +263,12 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarra
     labels, n = ndimage.label(closed, np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], bool))
     if n == 0:
         return np.zeros_like(vert)
-    near = ndimage.maximum_filter(horiz.astype(np.uint8), size=3).astype(bool)
-    reach = 1 + int(0.04 * text_h)
+    # A wall's run goes on into both rules (it is printed across them); a stroke that
+    # merely comes close to them, however close, stops short.
     keep = np.zeros(n + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         y0, y1, x = sl[0].start, sl[0].stop, sl[1].start
-        keep[i] = near[max(0, y0 - reach) : y0 + reach, x].any() and near[
-            max(0, y1 - reach) : y1 + reach, x
-        ].any()
+        keep[i] = horiz[y0 : y0 + 2, x].any() and horiz[max(0, y1 - 2) : y1, x].any()
     cols = keep[labels] & vert
     # A wall is a few columns wide; a wider block is ink that fills a box (a blot), not a wall.
     blocks, _ = ndimage.label(cols, np.ones((3, 3), bool))
@@ -275,7 +276,44 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarra
         if sl[1].stop - sl[1].start > 0.25 * text_h + 3:
             cols[sl] &= blocks[sl] != i
     # A pixel either side: the wall's soft edge.
-    return ndimage.binary_dilation(cols, np.ones((1, 3), bool)) & vert
+    return ndimage.binary_dilation(_on_grid(cols), np.ones((1, 3), bool)) & vert
+
+
+def _on_grid(walls: np.ndarray) -> np.ndarray:
+    """The walls that stand where their comb's boxes put walls.
+
+    Walls side by side over the same rows are one comb; a stroke of a digit
+    that passed for a wall (one written the full height of its box) stands
+    off the comb's evenly spaced walls (:func:`_grid`) and is left to its
+    digit. A wall alone, or a comb whose walls fit no grid, is kept whole.
+    """
+    labels, n = ndimage.label(walls, np.ones((3, 3), bool))
+    if n < 3:
+        return walls
+    spans = [
+        (sl[1].start + (sl[1].stop - sl[1].start) / 2, sl[0].start, sl[0].stop)
+        for sl in ndimage.find_objects(labels)
+    ]
+    groups: list[list[int]] = []
+    for i in sorted(range(n), key=lambda i: spans[i][0]):
+        x, a, b = spans[i]
+        for g in groups:
+            gx, ga, gb = spans[g[-1]]
+            if x - gx <= 3 * (b - a) and min(b, gb) - max(a, ga) >= 0.5 * min(b - a, gb - ga):
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    keep = np.ones(n + 1, bool)
+    for g in groups:
+        xs = np.array([spans[i][0] for i in g])
+        grid = _grid(xs, float(np.median([spans[i][2] - spans[i][1] for i in g])))
+        if len(g) < 3 or grid is None:
+            continue
+        x0, pitch, _ = grid
+        off = np.abs(xs - x0 - np.rint((xs - x0) / pitch) * pitch) > max(2.0, 0.12 * pitch)
+        keep[np.asarray(g)[off] + 1] = False
+    return keep[labels] & walls
 
 
 def _may_run(occupied: np.ndarray, length: int) -> bool:
@@ -326,8 +364,14 @@ def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
     return _rules_and_walls(faint, skew, text_h)[0]
 
 
-def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float):
-    """:func:`find_rules`, and the comb walls among the rules (bool (h, w), not widened)."""
+def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, strong=None):
+    """:func:`find_rules`, and the comb walls among the rules (bool (h, w), not widened).
+
+    ``strong`` (default ``faint``) is the ink in which walls are sought and to
+    which the rules are widened: at ``faint``'s low contrast the blurred edge
+    of a digit can bridge its gap to a rule.
+    """
+    strong = faint if strong is None else strong
     h, w = faint.shape
     slope = math.tan(math.radians(skew))
     hlen, vlen = _rule_lengths(text_h)
@@ -342,7 +386,8 @@ def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float):
         up, vshifts, vpad = _shear_rows(faint.T, -slope)
         vert = _runs(up, vlen, axis=1) if tall_possible else np.zeros_like(up)
         if rules.any():  # comb walls stand on a horizontal rule
-            runs = _runs(up, max(6, int(0.6 * text_h)), axis=1)
+            up_strong = _shear_rows(strong.T, -slope)[0]
+            runs = _runs(up_strong, max(6, int(0.6 * text_h)), axis=1)
             horiz_up = _shear_rows(rules.T, -slope)[0]
             comb = _comb_walls(runs.T, horiz_up.T, text_h).T
             vert |= comb
@@ -350,10 +395,10 @@ def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float):
         rules |= _unshear_rows(vert, vshifts, vpad, w).T
     if not rules.any():
         return rules, walls
-    rules = ndimage.binary_dilation(rules, iterations=1) & faint | rules
+    rules = ndimage.binary_dilation(rules, iterations=1) & strong | rules
     # Give back strokes that cross a rule (ink right above and right below it);
     # ink that only sits on a rule stays separate from it.
-    return rules & ~_vertical_strokes(faint & ~rules, rules), walls
+    return rules & ~_vertical_strokes(strong & ~rules, rules), walls
 
 
 def _vertical_strokes(rest: np.ndarray, rules: np.ndarray) -> np.ndarray:
@@ -617,7 +662,7 @@ def _wall_positions(walls: np.ndarray, min_gap: float) -> list[tuple[float, int,
     """``(x, y0, y1)`` of each comb wall: its mean column and its rows.
 
     Pieces of one wall (broken where a stroke crosses it) closer than
-    ``min_gap`` columns are one wall.
+    ``min_gap`` columns, and less than that apart along it, are one wall.
     """
     if not walls.any():
         return []
@@ -630,11 +675,44 @@ def _wall_positions(walls: np.ndarray, min_gap: float) -> list[tuple[float, int,
     out: list[list] = []
     for x, y0, y1 in found:
         prev = out[-1] if out else None
-        if prev is not None and x - prev[0] < min_gap and min(y1, prev[2]) > max(y0, prev[1]):
+        if (
+            prev is not None
+            and x - prev[0] < min_gap
+            and min(y1, prev[2]) > max(y0, prev[1]) - min_gap
+        ):
             prev[1], prev[2] = min(prev[1], y0), max(prev[2], y1)
             continue
         out.append([x, y0, y1])
     return [(x, y0, y1) for x, y0, y1 in out]
+
+
+def _grid(xs: np.ndarray, lh: float) -> tuple[float, float, int] | None:
+    """The evenly spaced walls that best explain the walls found: ``(x0, pitch, matched)``.
+
+    A comb's walls stand one box apart. Some may be missed (a faint or broken
+    wall) and a straight stroke of a digit may pass for one; the grid that
+    takes in the most walls found, with a pitch of 0.6 to 3 line heights,
+    says where the boxes are. Refined by least squares on the walls it takes.
+    None when no grid takes two walls.
+    """
+    best: tuple[int, float, float] | None = None
+    for i in range(xs.size):
+        for j in range(i + 1, xs.size):
+            d = xs[j] - xs[i]
+            for m in range(max(1, math.ceil(d / (3 * lh))), int(d / (0.6 * lh)) + 1):
+                pitch = d / m
+                k = np.rint((xs - xs[i]) / pitch)
+                hit = np.abs(xs - xs[i] - k * pitch) <= max(2.0, 0.12 * pitch)
+                score = (int(hit.sum()), pitch, float(xs[i]))
+                if best is None or score[:2] > best[:2]:
+                    best = score
+    if best is None or best[0] < 2:
+        return None
+    n, pitch, anchor = best
+    k = np.rint((xs - anchor) / pitch)
+    hit = np.abs(xs - anchor - k * pitch) <= max(2.0, 0.12 * pitch)
+    pitch, x0 = np.polyfit(k[hit], xs[hit], 1) if np.unique(k[hit]).size > 1 else (pitch, anchor)
+    return float(x0), float(pitch), n
 
 
 def _comb_cells(
@@ -642,10 +720,11 @@ def _comb_cells(
 ) -> list[Cell]:
     """The boxes of a comb row that hold this line's writing; [] unless it is one.
 
-    It is one when at least two walls stand across the line's band and every
-    mark of the line lies between the first and the last; each mark belongs
-    to the box its centre falls in. A box holding only marks smaller than
-    :data:`TALL` of the line's height (a speck) is left out.
+    It is one when the walls standing across the line's band fit a grid
+    (:func:`_grid`) that holds every mark of the line, with at most one
+    wall missed beyond each end of the walls found and half its walls found;
+    each mark belongs to the box its centre falls in. A box holding only
+    marks smaller than :data:`TALL` of the line's height (a speck) is left out.
     """
     x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
     y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
@@ -653,19 +732,23 @@ def _comb_cells(
         [
             x
             for x, a, b in walls
-            if min(b, y1) - max(a, y0) >= 0.5 * (y1 - y0) and x0 - lh <= x <= x1 + lh
+            if min(b, y1) - max(a, y0) >= 0.5 * (y1 - y0) and x0 - 2 * lh <= x <= x1 + 2 * lh
         ]
     )
-    if xs.size < 2:
+    grid = _grid(xs, lh) if xs.size >= 2 else None
+    if grid is None:
         return []
+    g0, pitch, matched = grid
     centres = (comps.x0[ids] + comps.x1[ids]) / 2.0
-    if centres.min() < xs[0] or centres.max() > xs[-1]:
+    box_of = np.floor((centres - g0) / pitch).astype(np.int64)
+    first, last = int(box_of.min()), int(box_of.max())  # boxes k span [g0 + k p, g0 + (k+1) p]
+    found = np.rint((xs - g0) / pitch)
+    if first < found.min() - 1 or last + 1 > found.max() + 1 or 2 * matched < last - first + 2:
         return []
-    box_of = np.searchsorted(xs, centres)
     cells = []
-    for k in np.unique(box_of):
+    for k in range(first, last + 1):
         members = [ids[j] for j in np.flatnonzero(box_of == k)]
-        if comps.h[members].max() < TALL * lh:
+        if not members or comps.h[members].max() < TALL * lh:
             continue
         cy0, cy1 = int(comps.y0[members].min()), int(comps.y1[members].max())
         cx0, cx1 = int(comps.x0[members].min()), int(comps.x1[members].max())
@@ -724,8 +807,9 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
-    """Pixels that may belong to a printed rule: the ink, and marks of low contrast.
+def _rule_ink(gray: np.ndarray, ink: InkMap) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels that may belong to a printed rule: the ink and marks of low contrast
+    (:data:`RULE_CONTRAST`), and the ink and marks of :data:`WALL_CONTRAST`.
 
     The contrast is taken against the local paper (as the ink map does, before
     it stretches the ink), after a light blur that keeps single noisy pixels out.
@@ -733,10 +817,10 @@ def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
     paper = gray if ink.dark_ink else 1.0 - gray
     ratio = ndimage.gaussian_filter(paper, 0.8) / np.maximum(_background(paper), 0.02)
     ratio /= max(float(np.median(ratio[::4, ::4])), 0.05)
-    return ink.mask | (ratio < 1.0 - RULE_CONTRAST)
+    return ink.mask | (ratio < 1.0 - RULE_CONTRAST), ink.mask | (ratio < 1.0 - WALL_CONTRAST)
 
 
-def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float]):
+def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], strong: np.ndarray):
     """:func:`find_rules` at half resolution when the writing is large enough (4x faster).
 
     ``skew`` is called only when a rule may be there. Returns the rules, the
@@ -755,14 +839,14 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float]):
             text_h = _text_height(comps)
         if not _may_hold_rules(faint, text_h):
             return none, none, comps
-        return (*_rules_and_walls(faint, skew(), text_h), comps)
+        return (*_rules_and_walls(faint, skew(), text_h, strong), comps)
     pooled = _pool(faint, f)
     if not _may_hold_rules(pooled, text_h):
         return none, none, None
     h, w = faint.shape
     rules, walls = (
         np.repeat(np.repeat(m, f, axis=0), f, axis=1)[:h, :w] & faint
-        for m in _rules_and_walls(pooled, skew(), text_h)
+        for m in _rules_and_walls(pooled, skew(), text_h, _pool(strong, f))
     )
     return rules, walls, None
 
@@ -794,10 +878,10 @@ def find_lines(
     if ink.reason:
         return Layout([], 0.0, empty, 0.0, ink.reason)
     faint = ink.mask | (ink.ink > FAINT_INK)
-    rule_ink = _rule_ink(gray, ink)
+    rule_ink, wall_ink = _rule_ink(gray, ink)
     # Measured once, and only when the rules or the grouping depend on it.
     skew = functools.cache(functools.partial(estimate_skew, ink.mask))
-    rules, walls, comps = _rules_pooled(rule_ink, ink, skew)
+    rules, walls, comps = _rules_pooled(rule_ink, ink, skew, wall_ink)
     if comps is None or rules.any():
         comps = _Comps.of(ink.mask & ~rules)
     text_h = _text_height(comps)
