@@ -60,9 +60,6 @@ FAINT_INK = 0.1
 #: a printed rule: a thin light-blue comb box blurs below FAINT_INK (the ink map's
 #: stretch sets the faintest marks to 0), yet stands well above the paper's noise.
 RULE_CONTRAST = 0.08
-#: Comb walls are sought in ink of this contrast: at RULE_CONTRAST the blurred edges of a
-#: digit can bridge the gap to the box's rules, and its stroke pass for a wall.
-WALL_CONTRAST = 0.08
 #: Components whose bounding box is taller than this many text heights are stains.
 STAIN_HEIGHT = 4.0
 #: Components at least this fraction of the text height can start a line.
@@ -247,14 +244,15 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     return opened.astype(bool) & mask
 
 
-def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarray:
+def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int) -> np.ndarray:
     """Vertical runs that join horizontal rules at both ends: the walls of comb boxes.
 
     Judged column by column: a wall's column is one run of ink from the top
     rule to the bottom one, where a digit in the box stops short. A digit
     written against a wall (the back of a 6, a 1) thus stays with its digit,
     and the wall is judged by its own width. ``vert`` and ``horiz`` are the
-    vertical runs and the horizontal rules, in a frame where walls are upright.
+    vertical runs (at least ``length`` long) and the horizontal rules, in a
+    frame where walls are upright.
     """
     if not horiz.any():  # no horizontal rule, no comb box
         return np.zeros_like(vert)
@@ -268,7 +266,8 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float) -> np.ndarra
     keep = np.zeros(n + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         y0, y1, x = sl[0].start, sl[0].stop, sl[1].start
-        keep[i] = horiz[y0 : y0 + 2, x].any() and horiz[max(0, y1 - 2) : y1, x].any()
+        ends = horiz[y0 : y0 + 2, x].any() and horiz[max(0, y1 - 2) : y1, x].any()
+        keep[i] = ends and y1 - y0 >= length and not horiz[(y0 + y1) // 2, x]
     cols = keep[labels] & vert
     # A wall is a few columns wide; a wider block is ink that fills a box (a blot), not a wall.
     blocks, _ = ndimage.label(cols, np.ones((3, 3), bool))
@@ -364,41 +363,51 @@ def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
     return _rules_and_walls(faint, skew, text_h)[0]
 
 
-def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, strong=None):
+def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, low=None):
     """:func:`find_rules`, and the comb walls among the rules (bool (h, w), not widened).
 
-    ``strong`` (default ``faint``) is the ink in which walls are sought and to
-    which the rules are widened: at ``faint``'s low contrast the blurred edge
-    of a digit can bridge its gap to a rule.
+    ``low`` (default ``faint``) is ink of lower contrast, in which comb boxes
+    are sought too: printed in a light colour, a thin box blurs below
+    ``faint``'s threshold. Only the boxes' walls and the rules between them
+    are taken from it: elsewhere its blurred edges of writing that sits on a
+    rule would go with the rule.
     """
-    strong = faint if strong is None else strong
+    low = faint if low is None else low
     h, w = faint.shape
     slope = math.tan(math.radians(skew))
     hlen, vlen = _rule_lengths(text_h)
     rules = np.zeros((h, w), bool)
     walls = np.zeros((h, w), bool)
-    if _may_run(faint.any(axis=0), hlen):
-        flat, shifts, pad = _shear_rows(faint, slope)
-        rules = _unshear_rows(_runs(flat, hlen, axis=1), shifts, pad, h)
+    horiz = rules
+    for ink in (faint, low) if low is not faint else (faint,):
+        if _may_run(ink.any(axis=0), hlen):
+            flat, shifts, pad = _shear_rows(ink, slope)
+            horiz = _unshear_rows(_runs(flat, hlen, axis=1), shifts, pad, h)
+        rules = horiz if ink is faint else rules
     tall_possible = _may_run(faint.any(axis=1), vlen)
-    if tall_possible or rules.any():
+    if tall_possible or horiz.any():
         # Vertical rules are perpendicular to the horizontal ones: shear the columns.
         up, vshifts, vpad = _shear_rows(faint.T, -slope)
         vert = _runs(up, vlen, axis=1) if tall_possible else np.zeros_like(up)
-        if rules.any():  # comb walls stand on a horizontal rule
-            up_strong = _shear_rows(strong.T, -slope)[0]
-            runs = _runs(up_strong, max(6, int(0.6 * text_h)), axis=1)
-            horiz_up = _shear_rows(rules.T, -slope)[0]
-            comb = _comb_walls(runs.T, horiz_up.T, text_h).T
+        if horiz.any():  # comb walls stand on a horizontal rule
+            up_low = up if low is faint else _shear_rows(low.T, -slope)[0]
+            length = max(6, int(0.6 * text_h))
+            runs = _runs(up_low, length, axis=1)
+            horiz_up = _shear_rows(horiz.T, -slope)[0]
+            comb = _comb_walls(runs.T, horiz_up.T, text_h, length).T
             vert |= comb
             walls = _unshear_rows(comb, vshifts, vpad, w).T
         rules |= _unshear_rows(vert, vshifts, vpad, w).T
+        if horiz is not rules and walls.any():
+            # The rules of the combs: near their walls (a pitch either side at most).
+            reach = 2 * int(1.5 * text_h) + 1
+            rules |= horiz & ndimage.maximum_filter(walls, size=(7, reach))
     if not rules.any():
         return rules, walls
-    rules = ndimage.binary_dilation(rules, iterations=1) & strong | rules
+    rules = ndimage.binary_dilation(rules, iterations=1) & faint | rules
     # Give back strokes that cross a rule (ink right above and right below it);
     # ink that only sits on a rule stays separate from it.
-    return rules & ~_vertical_strokes(strong & ~rules, rules), walls
+    return rules & ~_vertical_strokes(faint & ~rules, rules), walls
 
 
 def _vertical_strokes(rest: np.ndarray, rules: np.ndarray) -> np.ndarray:
@@ -807,9 +816,8 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _rule_ink(gray: np.ndarray, ink: InkMap) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels that may belong to a printed rule: the ink and marks of low contrast
-    (:data:`RULE_CONTRAST`), and the ink and marks of :data:`WALL_CONTRAST`.
+def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
+    """Pixels that may belong to a printed rule: the ink, and marks of low contrast.
 
     The contrast is taken against the local paper (as the ink map does, before
     it stretches the ink), after a light blur that keeps single noisy pixels out.
@@ -817,16 +825,16 @@ def _rule_ink(gray: np.ndarray, ink: InkMap) -> tuple[np.ndarray, np.ndarray]:
     paper = gray if ink.dark_ink else 1.0 - gray
     ratio = ndimage.gaussian_filter(paper, 0.8) / np.maximum(_background(paper), 0.02)
     ratio /= max(float(np.median(ratio[::4, ::4])), 0.05)
-    return ink.mask | (ratio < 1.0 - RULE_CONTRAST), ink.mask | (ratio < 1.0 - WALL_CONTRAST)
+    return ink.mask | (ratio < 1.0 - RULE_CONTRAST)
 
 
-def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], strong: np.ndarray):
+def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low: Callable):
     """:func:`find_rules` at half resolution when the writing is large enough (4x faster).
 
-    ``skew`` is called only when a rule may be there. Returns the rules, the
-    comb walls among them, and the components of ``ink.mask`` when they were
-    computed on the way (None otherwise): with no rules found they are the
-    page's components.
+    ``skew`` and ``low`` (the ink of low contrast, see :func:`_rules_and_walls`)
+    are called only when a rule may be there. Returns the rules, the comb walls
+    among them, and the components of ``ink.mask`` when they were computed on
+    the way (None otherwise): with no rules found they are the page's components.
     """
     mask = ink.mask
     none = np.zeros(faint.shape, bool)
@@ -839,14 +847,15 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], str
             text_h = _text_height(comps)
         if not _may_hold_rules(faint, text_h):
             return none, none, comps
-        return (*_rules_and_walls(faint, skew(), text_h, strong), comps)
+        return (*_rules_and_walls(faint, skew(), text_h, low()), comps)
     pooled = _pool(faint, f)
     if not _may_hold_rules(pooled, text_h):
         return none, none, None
     h, w = faint.shape
+    light = low()
     rules, walls = (
-        np.repeat(np.repeat(m, f, axis=0), f, axis=1)[:h, :w] & faint
-        for m in _rules_and_walls(pooled, skew(), text_h, _pool(strong, f))
+        np.repeat(np.repeat(m, f, axis=0), f, axis=1)[:h, :w] & light
+        for m in _rules_and_walls(pooled, skew(), text_h, _pool(light, f))
     )
     return rules, walls, None
 
@@ -878,10 +887,10 @@ def find_lines(
     if ink.reason:
         return Layout([], 0.0, empty, 0.0, ink.reason)
     faint = ink.mask | (ink.ink > FAINT_INK)
-    rule_ink, wall_ink = _rule_ink(gray, ink)
     # Measured once, and only when the rules or the grouping depend on it.
     skew = functools.cache(functools.partial(estimate_skew, ink.mask))
-    rules, walls, comps = _rules_pooled(rule_ink, ink, skew, wall_ink)
+    low = functools.partial(_rule_ink, gray, ink)
+    rules, walls, comps = _rules_pooled(faint, ink, skew, low)
     if comps is None or rules.any():
         comps = _Comps.of(ink.mask & ~rules)
     text_h = _text_height(comps)
@@ -900,7 +909,7 @@ def find_lines(
     groups = _group(sub, slope, text_h, field_gap)
     groups = sorted(groups, key=lambda g: -int(sub.area[g].sum()))[:MAX_LINES]
     wall_at = _wall_positions(walls, 0.3 * text_h)
-    others = faint | rules if rules.any() else faint  # painted over in each line's crop
+    others = faint  # painted over in each line's crop
     paper_ink = np.where(rules, 0.0, ink.ink).astype(np.float32) if wall_at else ink.ink
     lines, centres, heights = [], [], []
     for g in groups:
