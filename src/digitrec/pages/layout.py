@@ -51,6 +51,8 @@ FIELD_GAP = 3.0
 MAX_SKEW = 6.0
 #: A horizontal rule is at least this many text heights long ...
 RULE_LENGTH = 5.0
+#: ... a comb box's (only taken where walls stand on it) at least this many ...
+COMB_LENGTH = 2.5
 #: ... and a vertical one at least this many (a tall 1 is about 1.5).
 VRULE_LENGTH = 2.6
 #: Ink (relative darkness, :class:`~digitrec.vision.normalize.InkMap`) above which a pixel
@@ -336,10 +338,15 @@ def _rule_lengths(text_h: float) -> tuple[int, int]:
     return int(max(40, RULE_LENGTH * text_h)), int(max(30, VRULE_LENGTH * text_h))
 
 
+def _comb_length(text_h: float) -> int:
+    """Shortest rule of a comb box, in pixels, for writing ``text_h`` tall."""
+    return int(max(20, COMB_LENGTH * text_h))
+
+
 def _may_hold_rules(faint: np.ndarray, text_h: float) -> bool:
     """False when :func:`find_rules` cannot find any rule, whatever the skew."""
-    hlen, vlen = _rule_lengths(text_h)
-    return _may_run(faint.any(axis=0), hlen) or _may_run(faint.any(axis=1), vlen)
+    vlen = _rule_lengths(text_h)[1]
+    return _may_run(faint.any(axis=0), _comb_length(text_h)) or _may_run(faint.any(axis=1), vlen)
 
 
 def find_rules(faint: np.ndarray, skew: float, text_h: float) -> np.ndarray:
@@ -378,12 +385,16 @@ def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, low=None):
     hlen, vlen = _rule_lengths(text_h)
     rules = np.zeros((h, w), bool)
     walls = np.zeros((h, w), bool)
-    horiz = rules
-    for ink in (faint, low) if low is not faint else (faint,):
-        if _may_run(ink.any(axis=0), hlen):
-            flat, shifts, pad = _shear_rows(ink, slope)
-            horiz = _unshear_rows(_runs(flat, hlen, axis=1), shifts, pad, h)
-        rules = horiz if ink is faint else rules
+    if _may_run(faint.any(axis=0), hlen):
+        flat, shifts, pad = _shear_rows(faint, slope)
+        rules = _unshear_rows(_runs(flat, hlen, axis=1), shifts, pad, h)
+    # Comb boxes: their rules may be as short as a few boxes (taken only where walls
+    # stand on them, below), and printed light.
+    clen = _comb_length(text_h)
+    horiz = np.zeros((h, w), bool)
+    if _may_run(low.any(axis=0), clen):
+        flat, shifts, pad = _shear_rows(low, slope)
+        horiz = _unshear_rows(_runs(flat, clen, axis=1), shifts, pad, h)
     tall_possible = _may_run(faint.any(axis=1), vlen)
     if tall_possible or horiz.any():
         # Vertical rules are perpendicular to the horizontal ones: shear the columns.
@@ -398,7 +409,7 @@ def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, low=None):
             vert |= comb
             walls = _unshear_rows(comb, vshifts, vpad, w).T
         rules |= _unshear_rows(vert, vshifts, vpad, w).T
-        if horiz is not rules and walls.any():
+        if walls.any():
             # The rules of the combs: near their walls (a pitch either side at most).
             reach = 2 * int(1.5 * text_h) + 1
             rules |= horiz & ndimage.maximum_filter(walls, size=(7, reach))
@@ -725,13 +736,14 @@ def _grid(xs: np.ndarray, lh: float) -> tuple[float, float, int] | None:
 
 
 def _comb_cells(
-    ids: list[int], comps: _Comps, walls: list, lh: float, ink: np.ndarray
+    ids: list[int], comps: _Comps, walls: list, lh: float, ink: InkMap, rules: np.ndarray
 ) -> list[Cell]:
     """The boxes of a comb row that hold this line's writing; [] unless it is one.
 
-    It is one when the walls standing across the line's band fit a grid
-    (:func:`_grid`) that holds every mark of the line, with at most one
-    wall missed beyond each end of the walls found and half its walls found;
+    It is one when at least three walls taller than the writing stand across
+    the line's band and fit a grid (:func:`_grid`) that holds every mark of
+    the line, with at most one wall missed beyond each end of the walls found
+    and half its walls found;
     each mark belongs to the box its centre falls in. A box holding only
     marks smaller than :data:`TALL` of the line's height (a speck) is left out.
     """
@@ -741,11 +753,13 @@ def _comb_cells(
         [
             x
             for x, a, b in walls
-            if min(b, y1) - max(a, y0) >= 0.5 * (y1 - y0) and x0 - 2 * lh <= x <= x1 + 2 * lh
+            if min(b, y1) - max(a, y0) >= 0.5 * (y1 - y0)
+            and x0 - 2 * lh <= x <= x1 + 2 * lh
+            and b - a >= 1.05 * lh  # a box is taller than what is written in it
         ]
     )
-    grid = _grid(xs, lh) if xs.size >= 2 else None
-    if grid is None:
+    grid = _grid(xs, lh) if xs.size >= 3 else None
+    if grid is None or grid[2] < 3:
         return []
     g0, pitch, matched = grid
     centres = (comps.x0[ids] + comps.x1[ids]) / 2.0
@@ -757,13 +771,32 @@ def _comb_cells(
     cells = []
     for k in range(first, last + 1):
         members = [ids[j] for j in np.flatnonzero(box_of == k)]
-        if not members or comps.h[members].max() < TALL * lh:
-            continue
-        cy0, cy1 = int(comps.y0[members].min()), int(comps.y1[members].max())
-        cx0, cx1 = int(comps.x0[members].min()), int(comps.x1[members].max())
-        mask = np.isin(comps.labels[cy0:cy1, cx0:cx1], np.asarray(members) + 1)
-        cells.append(Cell((cx0, cy0, cx1 - cx0, cy1 - cy0), ink[cy0:cy1, cx0:cx1], mask))
+        if members and comps.h[members].max() >= TALL * lh:
+            cells.append(_cell(members, comps, lh, ink, rules))
     return cells
+
+
+def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.ndarray) -> Cell:
+    """The writing in one box: its marks, with what the rules took from them given back.
+
+    Rules are found at a coarse scale and widened, so they take the edge of a
+    stroke that comes close (the foot of a 2 near the bottom rule, the side of
+    a 0 near a wall), enough to change the digit. Around the box's marks, rule
+    pixels of ink in rows or columns that the rules do not fill (the rule's
+    own) go back to the digit they touch.
+    """
+    m = max(2, int(0.15 * lh))
+    h, w = rules.shape
+    y0, y1 = max(0, int(comps.y0[members].min()) - m), min(h, int(comps.y1[members].max()) + m)
+    x0, x1 = max(0, int(comps.x0[members].min()) - m), min(w, int(comps.x1[members].max()) + m)
+    mine = np.isin(comps.labels[y0:y1, x0:x1], np.asarray(members) + 1)
+    taken = rules[y0:y1, x0:x1] & ink.mask[y0:y1, x0:x1]
+    line = (taken.mean(axis=1) >= 0.6)[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
+    mine |= taken & ~line & ndimage.binary_dilation(mine, iterations=m)
+    ys, xs = np.nonzero(mine)
+    a, b, c, d = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    region = np.where(line, 0.0, ink.ink[y0:y1, x0:x1])[a:b, c:d].astype(np.float32)
+    return Cell((x0 + int(c), y0 + int(a), int(d - c), int(b - a)), region, mine[a:b, c:d])
 
 
 def _reading_order(boxes: list[tuple[int, int, int, int]], centres: list[float], heights):
@@ -819,13 +852,15 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
 def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
     """Pixels that may belong to a printed rule: the ink, and marks of low contrast.
 
-    The contrast is taken against the local paper (as the ink map does, before
-    it stretches the ink), after a light blur that keeps single noisy pixels out.
+    The contrast is taken against the local paper, as the ink map does before
+    it stretches the ink (which sets the faintest marks to paper). Noise
+    passes here and there, but never makes a straight run as long as a rule.
     """
     paper = gray if ink.dark_ink else 1.0 - gray
-    ratio = ndimage.gaussian_filter(paper, 0.8) / np.maximum(_background(paper), 0.02)
-    ratio /= max(float(np.median(ratio[::4, ::4])), 0.05)
-    return ink.mask | (ratio < 1.0 - RULE_CONTRAST)
+    bg = np.maximum(_background(paper), 0.02)
+    level = (1.0 - RULE_CONTRAST) * float(np.median(paper[::4, ::4] / bg[::4, ::4]))
+    bg *= level
+    return ink.mask | (paper < bg)
 
 
 def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low: Callable):
@@ -845,11 +880,11 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low
         if f > 1:
             comps = _Comps.of(mask, ink)
             text_h = _text_height(comps)
-        if not _may_hold_rules(faint, text_h):
+        if not (_may_hold_rules(faint, text_h) or _may_hold_rules(low(), text_h)):
             return none, none, comps
         return (*_rules_and_walls(faint, skew(), text_h, low()), comps)
     pooled = _pool(faint, f)
-    if not _may_hold_rules(pooled, text_h):
+    if not (_may_hold_rules(pooled, text_h) or _may_hold_rules(_pool(low(), f), text_h)):
         return none, none, None
     h, w = faint.shape
     light = low()
@@ -889,7 +924,7 @@ def find_lines(
     faint = ink.mask | (ink.ink > FAINT_INK)
     # Measured once, and only when the rules or the grouping depend on it.
     skew = functools.cache(functools.partial(estimate_skew, ink.mask))
-    low = functools.partial(_rule_ink, gray, ink)
+    low = functools.cache(functools.partial(_rule_ink, gray, ink))
     rules, walls, comps = _rules_pooled(faint, ink, skew, low)
     if comps is None or rules.any():
         comps = _Comps.of(ink.mask & ~rules)
@@ -910,7 +945,6 @@ def find_lines(
     groups = sorted(groups, key=lambda g: -int(sub.area[g].sum()))[:MAX_LINES]
     wall_at = _wall_positions(walls, 0.3 * text_h)
     others = faint  # painted over in each line's crop
-    paper_ink = np.where(rules, 0.0, ink.ink).astype(np.float32) if wall_at else ink.ink
     lines, centres, heights = [], [], []
     for g in groups:
         ids = [int(idx[m]) for m in g]
@@ -921,7 +955,7 @@ def find_lines(
         box = (x0, y0, x1 - x0, y1 - y0)
         win = _window(box, max(2, int(0.25 * lh)), gray.shape)
         crop = functools.partial(_crop, gray, comps, ids, others, win)
-        cells = _comb_cells(ids, comps, wall_at, lh, paper_ink) if wall_at else []
+        cells = _comb_cells(ids, comps, wall_at, lh, ink, rules) if wall_at else []
         lines.append(Line(box, crop, win[:2], lh, cells))
         xc = (x0 + x1) / 2
         centres.append((y0 + y1) / 2 - slope * xc)
