@@ -268,7 +268,8 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int)
     keep = np.zeros(n + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         y0, y1, x = sl[0].start, sl[0].stop, sl[1].start
-        ends = horiz[y0 : y0 + 2, x].any() and horiz[max(0, y1 - 2) : y1, x].any()
+        xs = slice(max(0, x - 1), x + 2)  # a rule's opened run may stop a column short
+        ends = horiz[y0 : y0 + 2, xs].any() and horiz[max(0, y1 - 2) : y1, xs].any()
         keep[i] = ends and y1 - y0 >= length and not horiz[(y0 + y1) // 2, x]
     cols = keep[labels] & vert
     # A wall is a few columns wide; a wider block is ink that fills a box (a blot), not a wall.
