@@ -7,6 +7,14 @@ to +/-5 degrees, in the held-out handwriting fonts only::
 
     DIGITREC_DATA_DIR=/path/to/mnist PYTHONPATH=src python benchmarks/pages.py --pages 100
 
+``--validation`` generates other pages for development and tuning instead:
+the 18 training fonts, the last 10,000 MNIST *training* digits and seeds
+from 9000 (the test pages' seeds start at 1000), so that no choice is made
+on the test pages' hands or digits::
+
+    DIGITREC_DATA_DIR=... python benchmarks/pages.py --validation --reader combined \
+        --no-tesseract --out /tmp/pages-validation.json
+
 Figures (for digitrec with today's segment-and-classify reader, and for
 Tesseract ``--psm 4`` with a digits-and-separators whitelist when installed):
 

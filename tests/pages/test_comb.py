@@ -38,7 +38,7 @@ def comb(fonts, text, *, font=1, size=64, colour=DARK, ruled=False, tilt=0.0, ag
     for k, ch in enumerate(text):
         if ch == " ":
             continue
-        bx0, by0, bx1, by1 = f.getbbox(ch)
+        bx0, _, bx1, by1 = f.getbbox(ch)
         x = walls[k] + 4 - bx0 if k == against else walls[k] + (cell - (bx1 - bx0)) // 2 - bx0
         d.text((x, bottom - 5 - by1), ch, font=f, fill=(25, 30, 40))
     if tilt:
@@ -71,7 +71,7 @@ def test_comb_row_reads_box_by_box(fonts, reader, text):
     result = read_page(image, line_reader=reader)
     assert result.text == text.replace(" ", ""), result.to_dict()
     (line,) = result.lines
-    for ch, a, b in zip(line.chars, walls, walls[1:]):  # every character in its own box
+    for ch, a, b in zip(line.chars, walls, walls[1:], strict=False):  # each in its own box
         assert a <= ch.box[0] and ch.box[0] + ch.box[2] <= b + 1
 
 
@@ -111,7 +111,6 @@ def test_generated_comb_lines_get_their_boxes(fonts):
         lay = find_lines(gray(page.image))
         for t in combs:
             total += 1
-            x, y, w, h = t.box
             best = max(lay.lines, key=lambda ln: _overlap(ln.box, t.box))
             found += len(best.cells) == len(t.expected)
         for ln in lay.lines:  # no other kind of line is taken for a comb

@@ -77,11 +77,12 @@ class Cell:
     Attributes
     ----------
     box : tuple of int
-        ``(x, y, w, h)`` of its ink, in the page's working pixels.
+        ``(x, y, w, h)`` of the writing in the box, in the page's working
+        pixels; ``ink`` and ``mask`` cover it.
     ink : numpy.ndarray
-        float32 (h, w) ink over the box (0 = paper, 1 = ink), rules removed.
+        float32, 0 = paper, 1 = ink; the box's rules are removed.
     mask : numpy.ndarray
-        bool (h, w): the pixels of the marks written in this box.
+        bool: the pixels of the marks written in this box.
     """
 
     box: tuple[int, int, int, int]
