@@ -7,6 +7,14 @@ to +/-5 degrees, in the held-out handwriting fonts only::
 
     DIGITREC_DATA_DIR=/path/to/mnist PYTHONPATH=src python benchmarks/pages.py --pages 100
 
+``--validation`` generates other pages for development and tuning instead:
+the 18 training fonts, the last 10,000 MNIST *training* digits and seeds
+from 9000 (the test pages' seeds start at 1000), so that no choice is made
+on the test pages' hands or digits::
+
+    DIGITREC_DATA_DIR=... python benchmarks/pages.py --validation --reader combined \
+        --no-tesseract --out /tmp/pages-validation.json
+
 Figures (for digitrec with today's segment-and-classify reader, and for
 Tesseract ``--psm 4`` with a digits-and-separators whitelist when installed):
 
@@ -51,6 +59,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 import digitrec
+from digitrec.lines.spec import training_fonts
 from digitrec.pages.layout import find_lines
 from digitrec.pages.read import PAGE_PIXELS, _working, read_page
 from digitrec.testing.fonts import HELD_OUT_FONTS, held_out_fonts
@@ -250,10 +259,44 @@ def _summary(stats, n: int) -> dict:
     return d
 
 
+#: First seeds of the test pages and of the validation pages (the two sets never share one).
+TEST_SEED = 1000
+VALIDATION_SEED = 9000
+
+
+def _sources(validation: bool):
+    """MNIST digits (or None without DIGITREC_DATA_DIR) and fonts for the pages.
+
+    The test pages use MNIST's test digits and the held-out fonts; validation
+    pages, for development and tuning, the last 10,000 training digits and the
+    training fonts.
+    """
+    mnist = None
+    if os.environ.get("DIGITREC_DATA_DIR"):
+        from digitrec.data import load_mnist
+
+        data = load_mnist(progress=False)
+        if validation:
+            mnist = (data.train_images[-10_000:], data.train_labels[-10_000:])
+        else:
+            mnist = (data.test_images, data.test_labels)
+    if validation:
+        return mnist, list(training_fonts().values())
+    return mnist, held_out_fonts()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument(
+        "--seed", type=int, default=None, help="first page's seed (default 1000; validation 9000)"
+    )
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="validation pages for development: the training fonts and the last 10,000 MNIST "
+        "training digits (never the held-out fonts or the test digits), seeds from 9000",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/pages.json"))
     parser.add_argument("--no-tesseract", action="store_true")
     parser.add_argument(
@@ -265,13 +308,9 @@ def main() -> None:
     args = parser.parse_args()
     global LINE_READER
     LINE_READER = _line_reader(args.reader)
-    mnist = None
-    if os.environ.get("DIGITREC_DATA_DIR"):
-        from digitrec.data import load_mnist
-
-        data = load_mnist(progress=False)
-        mnist = (data.test_images, data.test_labels)
-    fonts = held_out_fonts()
+    if args.seed is None:
+        args.seed = VALIDATION_SEED if args.validation else TEST_SEED
+    mnist, fonts = _sources(args.validation)
     pages = [generate_page(args.seed + k, mnist=mnist, fonts=fonts) for k in range(args.pages)]
     rng = np.random.default_rng(args.seed)
     read_page(pages[0].image, line_reader=LINE_READER)  # load the model before timing
@@ -293,8 +332,14 @@ def main() -> None:
         "seed": args.seed,
         "lines": sum(len(p.lines) for p in pages),
         "number_lines": ours["number_lines"],
-        "mnist_test_digits": mnist is not None,
-        "fonts_held_out": list(HELD_OUT_FONTS),
+        "validation": args.validation,
+        "mnist_test_digits": mnist is not None and not args.validation,
+        "mnist_train_digits_last_10000": mnist is not None and args.validation,
+        **(
+            {"fonts_training": [f.name.split("-latin")[0] for f in fonts]}
+            if args.validation
+            else {"fonts_held_out": list(HELD_OUT_FONTS)}
+        ),
         "digitrec": {
             "reader": (
                 "segment-and-classify (digitrec.vision.read)"

@@ -26,14 +26,15 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from digitrec.errors import InputError
 from digitrec.pages.documents import Page, iter_pages
-from digitrec.pages.layout import Layout, find_lines
+from digitrec.pages.layout import Cell, Layout, Line, find_lines
 from digitrec.pages.result import CharResult, LineResult, PageResult
 from digitrec.vision.io import Loaded, load_image, reduce
 
@@ -187,6 +188,88 @@ def _read_all(reader: Any, images: list[Any], min_confidence: float) -> list[_Re
     return [r if isinstance(r, _Reading) else _normalise(r) for r in results]
 
 
+def _compact(line: Line) -> np.ndarray:
+    """A comb row's digits side by side at a handwriting's spacing (grey, paper 1.0).
+
+    Written one per box, digits stand a box apart: a line reader takes a lone
+    ``1`` or ``0`` that far from its neighbours for a mark. Drawn close
+    together, centred on one line, they read as the number they are.
+    """
+    cells = line.cells
+    gap = max(2, round(0.3 * line.height))
+    h = max(c.mask.shape[0] for c in cells)
+    w = sum(c.mask.shape[1] for c in cells) + gap * (len(cells) + 1)
+    out = np.zeros((h + 2 * gap, w), np.float32)
+    x = gap
+    for c in cells:
+        ch, cw = c.mask.shape
+        y = gap + (h - ch) // 2
+        near = ndimage.binary_dilation(c.mask)
+        out[y : y + ch, x : x + cw] = np.where(near, c.ink, 0.0)
+        x += cw + gap
+    return 1.0 - out
+
+
+def _cnn_cells(cells: list[Cell], model: Any, min_confidence: float) -> _Reading:
+    """One digit per box, each read alone by the digit CNN."""
+    from digitrec.vision.normalize import to_mnist
+    from digitrec.vision.read import default_model
+
+    model = default_model() if model is None else model
+    crops = np.stack([to_mnist(c.ink, c.mask) for c in cells])
+    chars = []
+    for c, row in zip(cells, np.asarray(model.predict_proba(crops), np.float64), strict=True):
+        order = np.argsort(-row)[:3]
+        conf = float(row[order[0]])
+        char = str(int(order[0])) if conf >= min_confidence else "?"
+        top3 = [(str(int(j)), float(row[j])) for j in order]
+        chars.append(CharResult(char, conf, c.box, top3))
+    return _Reading("".join(c.char for c in chars), min(c.confidence for c in chars), chars)
+
+
+def _read_cells(reader: Any, lines: list[Line], min_confidence: float) -> list[_Reading]:
+    """Comb rows: one digit per box, in the boxes' order.
+
+    The line reader reads the row's digits drawn close together
+    (:func:`_compact`); where it finds one digit per box, that reading
+    stands, each character given its box. Otherwise each box is read alone
+    by the digit CNN (the reader's ``model`` if it has one). Boxes are in the
+    page's working pixels.
+    """
+    readings = _read_all(reader, [_compact(ln) for ln in lines], min_confidence)
+    out = []
+    for ln, r in zip(lines, readings, strict=True):
+        digits = [c for c in r.chars if c.char.isdigit() or c.char == "?"]
+        if r.text.replace("?", "").isdigit() and len(digits) == len(r.text) == len(ln.cells):
+            chars = [replace(c, box=cell.box) for c, cell in zip(digits, ln.cells, strict=True)]
+            out.append(_Reading(r.text, r.confidence, chars))
+        else:
+            out.append(_cnn_cells(ln.cells, getattr(reader, "model", None), min_confidence))
+    return out
+
+
+def _read_lines(reader: Any, lay: Layout, min_confidence: float) -> list[_Reading]:
+    """Every line of a laid-out page: comb rows box by box, the others by ``reader``.
+
+    Characters' boxes are in the pixels of the line's crop (origin ``Line.origin``).
+    """
+    comb = [k for k, ln in enumerate(lay.lines) if ln.cells]
+    rest = [k for k, ln in enumerate(lay.lines) if not ln.cells]
+    out: list[_Reading | None] = [None] * len(lay.lines)
+    if rest:
+        got = _read_all(reader, [lay.lines[k].crop for k in rest], min_confidence)
+        for k, r in zip(rest, got, strict=True):
+            out[k] = r
+    if comb:
+        got = _read_cells(reader, [lay.lines[k] for k in comb], min_confidence)
+        for k, r in zip(comb, got, strict=True):
+            ox, oy = lay.lines[k].origin  # cell boxes are in working pixels: to the crop's
+            for c in r.chars:
+                c.box = (c.box[0] - ox, c.box[1] - oy, c.box[2], c.box[3])
+            out[k] = r
+    return out  # type: ignore[return-value]
+
+
 def _to_page(box, origin: tuple[float, float], scale: float, size) -> tuple[int, int, int, int]:
     """A box in crop (or working) pixels to the page's pixels."""
     x, y, w, h = box
@@ -281,7 +364,7 @@ def read_page(
     if len(lay.lines) <= 1 and not lay.rules.any():
         lines, skipped, reason = _one_line(reader, source, loaded, lay, scale, min_confidence)
         return PageResult(path, page, lines, skipped, reason or None, loaded.size)
-    readings = _read_all(reader, [ln.crop for ln in lay.lines], min_confidence)
+    readings = _read_lines(reader, lay, min_confidence)
     lines, skipped = [], 0
     for ln, r in zip(lay.lines, readings, strict=True):
         if not r.text:
