@@ -126,11 +126,26 @@ class Layout:
         return self._skew
 
 
-def _profile_score(ys: np.ndarray, xs: np.ndarray, slope: float, bins: int) -> float:
-    """Sharpness (sum of squares) of the row histogram of ink sheared by ``slope``."""
-    sheared = ys - slope * xs
-    hist = np.bincount(((sheared - sheared.min()) / 2).astype(np.int64), minlength=bins)
-    return float(np.dot(hist, hist))
+def _profile_scores(ys: np.ndarray, xs: np.ndarray, slopes: list[float]) -> list[float]:
+    """Sharpness (sum of squares) of the row histogram of the ink sheared by each slope.
+
+    The row of a point is ``(y - slope x - min) / 2``, rounded down. One
+    buffer serves every slope (in-place numpy calls, no temporaries: the
+    search tries about 45 slopes per page); the values are those of the
+    plain expression.
+    """
+    buf = np.empty_like(ys)
+    rows = np.empty(ys.shape, np.int64)
+    scores = []
+    for slope in slopes:
+        np.multiply(xs, slope, out=buf)
+        np.subtract(ys, buf, out=buf)
+        buf -= buf.min()
+        buf *= 0.5  # the same values as / 2 (a power of two), at half the cost
+        rows[:] = buf  # truncation: the values are >= 0
+        hist = np.bincount(rows)
+        scores.append(float(np.dot(hist, hist)))
+    return scores
 
 
 def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
@@ -157,11 +172,10 @@ def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
         step = ys.size // 60_000 + 1
         ys, xs = ys[::step], xs[::step]
     ys, xs = ys.astype(np.float64), xs.astype(np.float64)
-    bins = mask.shape[0] + mask.shape[1]
     best = 0.0
     for span, step in ((max_angle, 0.5), (0.5, 0.1), (0.1, 0.025)):
         angles = np.arange(best - span, best + span + step / 2, step)
-        scores = [_profile_score(ys, xs, math.tan(math.radians(a)), bins) for a in angles]
+        scores = _profile_scores(ys, xs, [math.tan(math.radians(a)) for a in angles])
         best = float(angles[int(np.argmax(scores))])
     return round(best, 3)
 
