@@ -41,6 +41,7 @@ import numpy as np
 from scipy import ndimage
 
 from digitrec.vision.normalize import InkMap, ink_map
+from digitrec.vision.quantile import median, percentiles
 
 __all__ = ["FIELD_GAP", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
 
@@ -371,10 +372,11 @@ def _text_height(c: _Comps) -> float:
     """
     h, w = c.h, c.w
     ok = (w < 6 * h) & (h < 6 * w) & (c.area >= 6)
+    # quantile's median and percentiles: numpy's values without its per-call cost.
     if not ok.any():
-        return float(np.median(h)) if h.size else 0.0
-    big = ok & (c.area >= 0.15 * np.percentile(c.area[ok], 90))
-    return float(np.median(h[big]))
+        return float(median(h)) if h.size else 0.0
+    big = ok & (c.area >= 0.15 * percentiles(c.area[ok], 90))
+    return float(median(h[big]))
 
 
 def _median(values: list[float]) -> float:
@@ -497,11 +499,11 @@ def _same_row(ln: dict, m: dict, slope: float, c: _Comps) -> bool:
     if _overlap(ln["band"], m["band"]) >= 0.5:
         return True
     h = max(ln["band"][1], m["band"][1])
-    xc = [float(np.median((c.x0[g["members"]] + c.x1[g["members"]]) / 2)) for g in (ln, m)]
+    xc = [float(median((c.x0[g["members"]] + c.x1[g["members"]]) / 2)) for g in (ln, m)]
     if abs(slope * (xc[0] - xc[1])) > 0.5 * h:
         return False
     own = [
-        (float(np.median((c.y0[g["members"]] + c.y1[g["members"]]) / 2)), g["band"][1])
+        (float(median((c.y0[g["members"]] + c.y1[g["members"]]) / 2)), g["band"][1])
         for g in (ln, m)
     ]
     return _overlap(own[0], own[1]) >= 0.5
@@ -608,7 +610,7 @@ def _crop(
     own = ndimage.binary_dilation(mine, iterations=2)
     erase = ndimage.binary_dilation(faint[y0:y1, x0:x1] & ~mine, iterations=1) & ~own
     if erase.any():
-        region[erase] = float(np.median(region))
+        region[erase] = float(median(region))
     return region
 
 
@@ -702,7 +704,7 @@ def find_lines(
         y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
         x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
         tall = [m for m in ids if comps.h[m] >= TALL * text_h] or ids
-        lh = float(np.median(comps.h[tall]))
+        lh = float(median(comps.h[tall]))
         box = (x0, y0, x1 - x0, y1 - y0)
         win = _window(box, max(2, int(0.25 * lh)), gray.shape)
         crop = functools.partial(_crop, gray, comps, ids, faint, win)

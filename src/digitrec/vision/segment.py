@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Piece", "find_digits", "segment", "select"]
+__all__ = ["Piece", "bounds", "find_digits", "segment", "select"]
 
 #: A component wider than this times the line height holds more than one digit.
 SPLIT_ASPECT = 1.0
@@ -73,12 +73,32 @@ def _piece(labels: np.ndarray, ids: list[int], box: tuple[int, int, int, int]) -
     return _tight(m, x0, y0)
 
 
+def bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """The bounding box of the True pixels of a non-empty mask.
+
+    From the mask's row and column projections: two small reductions instead
+    of ``np.nonzero`` over every pixel (it runs for every digit and piece).
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        bool (h, w) with at least one True pixel.
+
+    Returns
+    -------
+    tuple of int
+        ``(y0, y1, x0, x1)``: rows ``y0:y1`` and columns ``x0:x1``.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def _tight(m: np.ndarray, x0: int, y0: int) -> Piece:
-    ys, xs = np.nonzero(m)
-    if ys.size == 0:
+    if not m.any():
         return Piece(x0, y0, 0, 0, m[:0, :0])
-    a, b, c, d = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return Piece(int(x0 + c), int(y0 + a), int(d - c), int(b - a), m[a:b, c:d])
+    a, b, c, d = bounds(m)
+    return Piece(int(x0 + c), int(y0 + a), d - c, b - a, m[a:b, c:d])
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
