@@ -234,7 +234,7 @@ def segment(mask: np.ndarray, parts: tuple | None = None) -> list[list[list[Piec
         labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
         boxes, areas = (
             ndimage.find_objects(labels),
-            np.bincount(labels.ravel(), minlength=n + 1)[1:],
+            np.bincount(labels[np.asarray(mask, bool)], minlength=n + 1)[1:],
         )
     else:
         labels, n, boxes, areas = parts
