@@ -158,3 +158,13 @@ def test_skew_profile_scores_are_the_plain_expressions() -> None:
             hist = np.bincount(((sheared - sheared.min()) / 2).astype(np.int64))
             want.append(float(np.dot(hist, hist)))
         assert _profile_scores(ys, xs, slopes) == want
+
+
+def test_bounds_is_the_box_of_nonzero() -> None:
+    from digitrec.vision.segment import bounds
+
+    for m in masks(2000, seed=8):
+        if not m.any():
+            continue
+        ys, xs = np.nonzero(m)
+        assert bounds(m) == (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1)

@@ -281,8 +281,10 @@ def _centre_of_mass(d: np.ndarray) -> tuple[float, float]:
     """``scipy.ndimage.center_of_mass(d)`` of a 2-d array: the same sums, in the same
     order (so the same values), without its per-label bookkeeping."""
     total = d.sum()
-    gy, gx = np.ogrid[: d.shape[0], : d.shape[1]]
-    return (d * gy.astype(float)).sum() / total, (d * gx.astype(float)).sum() / total
+    # The coordinates np.ogrid gives, as floats, without its index-trick machinery.
+    gy = np.arange(d.shape[0], dtype=float)[:, None]
+    gx = np.arange(d.shape[1], dtype=float)[None, :]
+    return (d * gy).sum() / total, (d * gx).sum() / total
 
 
 def _disk(r: int) -> np.ndarray:

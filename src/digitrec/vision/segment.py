@@ -82,8 +82,9 @@ def _piece(labels: np.ndarray, ids: list[int], box: tuple[int, int, int, int]) -
 def bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
     """The bounding box of the True pixels of a non-empty mask.
 
-    From the mask's row and column projections: two small reductions instead
-    of ``np.nonzero`` over every pixel (it runs for every digit and piece).
+    From the mask's row and column projections and their first and last True
+    (``argmax`` of each way round): small reductions instead of ``np.nonzero``
+    over every pixel (it runs for every digit and piece).
 
     Parameters
     ----------
@@ -95,9 +96,9 @@ def bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
     tuple of int
         ``(y0, y1, x0, x1)``: rows ``y0:y1`` and columns ``x0:x1``.
     """
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    rows, cols = mask.any(axis=1), mask.any(axis=0)
+    y1, x1 = len(rows) - int(rows[::-1].argmax()), len(cols) - int(cols[::-1].argmax())
+    return int(rows.argmax()), y1, int(cols.argmax()), x1
 
 
 def _tight(m: np.ndarray, x0: int, y0: int) -> Piece:
