@@ -64,15 +64,8 @@ Seconds = Annotated[float, typer.Option(min=0.001, metavar="S", help="Time limit
 Pages = Annotated[
     int, typer.Option(min=1, metavar="N", help="Most pages read from one PDF or TIFF (413 beyond).")
 ]
-Threads = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        max=64,
-        metavar="N",
-        help="Reader threads per process (default: CPUs, max 8; with --workers N: CPUs / N).",
-    ),
-]
+_THREADS_HELP = "Reader threads per process (default: CPUs, max 8; with --workers N: CPUs / N)."
+Threads = Annotated[int | None, typer.Option(min=1, max=64, metavar="N", help=_THREADS_HELP)]
 
 
 KeyFile = Annotated[
