@@ -103,19 +103,6 @@ def _mnist_alpha(digit: np.ndarray, height: int) -> np.ndarray:
     return np.clip((big - 0.2) / 0.5, 0.0, 1.0)
 
 
-def _fit(alpha: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A glyph shrunk (aspect kept) to fit ``height`` x ``width``, as a writer fits a box.
-
-    Cutting it to the box instead would leave a mark no reader could name
-    (a 3 without its top reads as a J).
-    """
-    f = min(1.0, height / alpha.shape[0], width / alpha.shape[1])
-    if f >= 1.0:
-        return alpha
-    size = (max(1, int(alpha.shape[1] * f)), max(1, int(alpha.shape[0] * f)))
-    return np.asarray(Image.fromarray(alpha, "F").resize(size, Image.Resampling.BILINEAR))
-
-
 def _hstack(parts: list[np.ndarray], gaps: list[int]) -> np.ndarray:
     """Glyphs side by side, bottoms aligned, with the given gaps after each."""
     h = max(p.shape[0] for p in parts)
@@ -166,12 +153,12 @@ def _make_item(kind: str, rng, fonts: list[Path], mnist, th: int) -> _Item:
     if kind == "comb":
         text = "".join(str(v) for v in rng.integers(0, 10, int(rng.integers(5, 8))))
         cell = round(1.15 * th)
-        parts = [_fit(_text_alpha(ch, font, th), th + 2, cell - 4) for ch in text]
+        parts = [_text_alpha(ch, font, th) for ch in text]
         alpha = np.zeros((th + 2, cell * len(text)), np.float32)
         for k, p in enumerate(parts):
-            ph, pw = p.shape
+            ph, pw = min(p.shape[0], th + 2), min(p.shape[1], cell - 4)
             x0 = k * cell + (cell - pw) // 2
-            alpha[-ph:, x0 : x0 + pw] = p
+            alpha[-ph:, x0 : x0 + pw] = p[-ph:, :pw]
         return _Item(alpha, kind, text, text, rule="comb", cells=len(text))
     if kind == "words":
         text = _PHRASES[int(rng.integers(len(_PHRASES)))]
