@@ -50,6 +50,34 @@ def test_cli_workers_and_batch_wait_reach_the_workers_settings(monkeypatch, tmp_
     assert settings["access"]["api_keys"] == str(keys.resolve())
     assert "k" * 20 not in repr(settings)
     assert settings["access"]["rate_limit"] == "4/s"
+    # Reader threads by default: the CPUs shared out among the workers, at least one each.
+    assert settings["workers"] == max(1, (os.cpu_count() or 1) // 3)
+
+
+@pytest.mark.parametrize(("cpus", "workers", "given", "threads"), [
+    (2, 2, None, 1), (8, 2, None, 4), (2, 3, None, 1), (2, 2, 3, 3),
+])  # fmt: skip
+def test_worker_reader_threads_default_to_the_cpus_shared_out(
+    monkeypatch, cpus, workers, given, threads
+) -> None:
+    from typer.testing import CliRunner
+
+    import digitrec.cli.serve
+    import digitrec.models
+    import digitrec.serve.observe
+    import digitrec.serve.workers
+    from digitrec.cli.app import app
+
+    seen: dict = {}
+    monkeypatch.setattr(digitrec.cli.serve.os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(digitrec.models, "load_model", lambda spec: None)
+    monkeypatch.setattr(digitrec.serve.workers, "run_workers", lambda s, **kw: seen.update(s=s))
+    monkeypatch.setattr(digitrec.serve.observe, "configure_logging", lambda: None)
+    args = ["serve", "--port", "0", "--workers", str(workers)]
+    args += [] if given is None else ["--threads", str(given)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["s"]["workers"] == threads
 
 
 def test_app_from_env_builds_the_app_the_settings_describe(monkeypatch, tmp_path) -> None:

@@ -155,9 +155,9 @@ def _score(probs: np.ndarray) -> float:
     A right cut makes every piece a confident digit; cutting one digit makes
     unsure fragments.
     """
-    return float(np.log(np.clip(probs.max(axis=1), 1e-9, 1.0)).sum()) + SPLIT_PENALTY * (
-        len(probs) - 1
-    )
+    # np.clip's values (probabilities, never NaN) without its Python-level checks.
+    sure = np.minimum(np.maximum(probs.max(axis=1), 1e-9), 1.0)
+    return float(np.log(sure).sum()) + SPLIT_PENALTY * (len(probs) - 1)
 
 
 def _best(job: _Job, gi: int) -> tuple[int, float]:
