@@ -14,7 +14,8 @@ has arrived) for ``--duration`` seconds, with photos of 5-digit strips
   with), ``digitrec serve`` with its defaults; left out without ``--old-src``;
 * ``w1_nobatch``: this code, one process, no micro-batching (``--workers 1
   --batch-wait-ms 0``);
-* ``new``: this code with ``--workers`` processes and ``--batch-wait-ms``.
+* ``new``: this code with ``--workers`` processes and ``--batch-wait-ms`` (and the
+  default reader threads per worker, the CPUs shared out, unless ``--threads``).
 
 For every configuration and client count the JSON line has requests/s,
 p50/p99/max latency, errors, and the CPU the server processes used per

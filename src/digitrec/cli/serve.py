@@ -164,8 +164,9 @@ def worker_threads(workers: int) -> int:
 
     A process's reader threads share one interpreter lock, and the workers
     together already keep every core busy: more threads per worker only
-    contend (on 2 cores, 2 workers of 1 thread served 14% more strips per
-    second than 2 of 2 threads, at less CPU per read; docs/service.md).
+    contend (on 2 cores and 8 clients, 2 workers of 1 thread served 188-204
+    strips/s against 175-192 for 2 of 2 threads, at less CPU per read;
+    docs/service.md).
     """
     return max(1, (os.cpu_count() or 1) // workers)
 
