@@ -32,6 +32,7 @@ from digitrec.batch.worker import model_loads
 from digitrec.errors import InputError, ModelError
 from digitrec.pages.read import SegmentReader, read_page
 from digitrec.testing.synth import render_plain_row
+from form_helpers import form_image
 
 # slow: a 2-worker Dask cluster, 200 rendered scans and worker restarts (15-35 s each, busy machine)
 pytestmark = [pytest.mark.mnist, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -347,19 +348,11 @@ def test_documents_give_one_row_per_page_and_resume_by_path(model_dir, tmp_path)
 def test_line_reader_in_batch_reads_separators_and_skips_words(tmp_path):
     """``reader="combined"``: the row of a form holds its number with the separator,
     the word-only line gives no line, and a separator is no entry of ``digits``."""
-    from PIL import ImageDraw, ImageFont
 
     from digitrec.batch.sink import SCHEMA
     from digitrec.batch.worker import read_batch
-    from digitrec.testing.fonts import held_out_fonts
 
-    fonts = held_out_fonts()
-    if not fonts:
-        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
-    img = Image.new("L", (560, 170), 235)
-    font = ImageFont.truetype(str(fonts[1]), 48)
-    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
-    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    img = form_image()
     img.save(tmp_path / "form.png")
     table = read_batch([str(tmp_path / "form.png")], reader="combined")
     assert table.schema == SCHEMA

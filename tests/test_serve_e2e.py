@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from form_helpers import form_image
+
 # Both are needed: chromium without chromedriver (or the reverse) cannot be driven.
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -232,18 +234,9 @@ def test_upload_a_bad_file(page, tmp_path) -> None:
 
 def test_a_form_read_with_the_line_reader(page, tmp_path) -> None:
     """The reader choice: a form's amount keeps its separator, its word line is skipped."""
-    from PIL import Image, ImageDraw, ImageFont
     from selenium.webdriver.support.ui import Select
 
-    from digitrec.testing.fonts import held_out_fonts
-
-    fonts = held_out_fonts()
-    if not fonts:
-        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
-    img = Image.new("L", (560, 170), 235)
-    font = ImageFont.truetype(str(fonts[1]), 48)
-    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
-    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    img = form_image()
     img.save(tmp_path / "form.png")
     Select(page.find_element("id", "reader")).select_by_value("combined")
     page.find_element("id", "file").send_keys(str(tmp_path / "form.png"))

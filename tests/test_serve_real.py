@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from digitrec.serve import create_app
+from form_helpers import form_image
 from serve_helpers import bomb_png, png, seven_png
 
 
@@ -145,17 +146,8 @@ def test_blank_page_reads_nothing_with_a_reason(c) -> None:
 def test_the_line_reader_is_a_query_option(c) -> None:
     """``?reader=combined`` reads separators and skips words; ``digits_only`` drops the
     separator; a name that is no reader is a 422."""
-    from PIL import ImageDraw, ImageFont
 
-    from digitrec.testing.fonts import held_out_fonts
-
-    fonts = held_out_fonts()
-    if not fonts:
-        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
-    img = Image.new("L", (560, 170), 235)
-    font = ImageFont.truetype(str(fonts[1]), 48)
-    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
-    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    img = form_image()
     files = {"file": ("form.png", png(img), "image/png")}
     r = c.post("/v1/read?reader=combined", files=files)
     assert r.status_code == 200, r.text

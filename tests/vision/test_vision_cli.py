@@ -14,6 +14,7 @@ from vision_helpers import draw_strokes
 from digitrec.cli import app
 from digitrec.errors import InputError, ModelError
 from digitrec.models.knn import KnnModel
+from form_helpers import form_image
 
 
 @pytest.fixture
@@ -230,17 +231,8 @@ def test_predict_corrupt_and_encrypted_pdfs_are_error_lines_naming_them(tmp_path
 
 
 def test_predict_line_reader_reads_separators_and_skips_words(tmp_path):
-    from PIL import ImageDraw, ImageFont
 
-    from digitrec.testing.fonts import held_out_fonts
-
-    fonts = held_out_fonts()
-    if not fonts:
-        pytest.skip("the handwriting fonts are not here (set DIGITREC_FONTS_DIR)")
-    img = Image.new("L", (560, 170), 235)
-    font = ImageFont.truetype(str(fonts[1]), 48)
-    ImageDraw.Draw(img).text((20, 10), "Total 12.50", font=font, fill=20)
-    ImageDraw.Draw(img).text((20, 90), "Smith Street", font=font, fill=20)
+    img = form_image()
     img.save(tmp_path / "form.png")
     run = _predict(str(tmp_path / "form.png"), "--reader", "combined", "--json")
     assert run.exit_code == 0, run.output
