@@ -15,8 +15,9 @@ on the test pages' hands or digits::
     DIGITREC_DATA_DIR=... python benchmarks/pages.py --validation --reader combined \
         --no-tesseract --out /tmp/pages-validation.json
 
-Figures (for digitrec with today's segment-and-classify reader, and for
-Tesseract ``--psm 4`` with a digits-and-separators whitelist when installed):
+Figures (for digitrec with the ``--reader`` given, by default the page layer's
+``auto``, and for Tesseract ``--psm 4`` with a digits-and-separators whitelist
+when installed):
 
 * ``pages_right``: share of pages whose text equals the expected text exactly
   (the number lines, top to bottom; word-only lines give nothing);
@@ -33,8 +34,9 @@ Tesseract ``--psm 4`` with a digits-and-separators whitelist when installed):
 * ``layout_baseline_projection_profile``: the same two layout figures for
   a plain projection-profile split (bands of rows holding ink), to measure
   what skew correction, rule removal and field grouping add.
-* ``ms_per_page``, ``ms_per_line_image`` (one line cropped from a page) and
-  ``six_line_page_vs_one_line``: the time of a 6-line page over one line's.
+* ``ms_per_page``, ``ms_per_line_image`` (one line cropped from a page, read
+  as an image by the same reader) and ``six_line_page_vs_one_line``: the time
+  of a 6-line page over one line's.
 * ``one_line_overhead``: what the page layer costs on a one-line image, as
   the time of ``read_page`` over ``digitrec.read`` (the segment-and-classify
   reader alone) on the same images in the same run: the line images above,
@@ -46,6 +48,7 @@ The result is also written to ``benchmarks/results/pages.json``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -61,7 +64,7 @@ from PIL import Image, ImageDraw
 import digitrec
 from digitrec.lines.spec import training_fonts
 from digitrec.pages.layout import find_lines
-from digitrec.pages.read import PAGE_PIXELS, _working, read_page
+from digitrec.pages.read import PAGE_PIXELS, _working, make_line_reader, read_page
 from digitrec.testing.fonts import HELD_OUT_FONTS, held_out_fonts
 from digitrec.testing.pages import generate_page
 from digitrec.vision.io import load_image
@@ -130,19 +133,8 @@ def tesseract(image: np.ndarray, tmp: Path) -> tuple[list[str], float]:
     return [s.strip() for s in out.stdout.splitlines() if s.strip()], ms
 
 
-#: The page layer's line reader: None is its default (today's segment-and-classify reader).
+#: The page layer's line reader (``--reader``; None: the page layer's default, ``auto``).
 LINE_READER = None
-
-
-def _line_reader(name: str):
-    """``--reader``: the page layer's default, or one of :func:`digitrec.lines.read_line`'s."""
-    if name == "segment":
-        return None
-    from functools import partial
-
-    from digitrec.lines import read_line
-
-    return partial(read_line, reader=name)
 
 
 def _digitrec_page(page, stats) -> None:
@@ -301,19 +293,22 @@ def main() -> None:
     parser.add_argument("--no-tesseract", action="store_true")
     parser.add_argument(
         "--reader",
-        choices=("segment", "ctc", "combined"),
-        default="segment",
-        help="line reader: the page layer's default (segment) or a digitrec.lines reader",
+        choices=("auto", "segment", "ctc", "combined"),
+        default="auto",
+        help="line reader of the pages (digitrec.pages.read.make_line_reader): the page "
+        "layer's default (auto), segment, or a digitrec.lines reader",
     )
     args = parser.parse_args()
     global LINE_READER
-    LINE_READER = _line_reader(args.reader)
+    LINE_READER = make_line_reader(args.reader)
     if args.seed is None:
         args.seed = VALIDATION_SEED if args.validation else TEST_SEED
     mnist, fonts = _sources(args.validation)
     pages = [generate_page(args.seed + k, mnist=mnist, fonts=fonts) for k in range(args.pages)]
     rng = np.random.default_rng(args.seed)
     read_page(pages[0].image, line_reader=LINE_READER)  # load the model before timing
+    # a one-line image read as a user reads it, by the same reader as the pages
+    one_line = functools.partial(read_page, line_reader=LINE_READER)
     ours: dict = defaultdict(int, {"kind": defaultdict(list)})
     for key in ("ms", "ms6", "right", "right_digits"):
         ours[key] = []
@@ -323,7 +318,7 @@ def main() -> None:
         _digitrec_page(p, ours)
         # One-line images timed right after their page: the ratio sees the same load.
         for im in _line_images(p, rng):
-            line_ms.append(_timed(read_page, im))
+            line_ms.append(_timed(one_line, im))
             line_images.append(im)
     ms_line = float(np.mean(line_ms)) if line_ms else float("nan")
     result = {
@@ -341,11 +336,11 @@ def main() -> None:
             else {"fonts_held_out": list(HELD_OUT_FONTS)}
         ),
         "digitrec": {
-            "reader": (
-                "segment-and-classify (digitrec.vision.read)"
-                if args.reader == "segment"
-                else f"digitrec.lines.read_line(reader={args.reader!r})"
-            ),
+            "reader": {
+                "auto": "auto (one-line images: segment-and-classify; other pages: "
+                "digitrec.lines.read_line(reader='default'))",
+                "segment": "segment-and-classify (digitrec.vision.read)",
+            }.get(args.reader, f"digitrec.lines.read_line(reader={args.reader!r})"),
             **_summary(ours, args.pages),
             "ms_per_six_line_page": round(float(np.mean(ours["ms6"])), 1) if ours["ms6"] else None,
             "ms_per_line_image": round(ms_line, 1),

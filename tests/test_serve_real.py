@@ -144,8 +144,8 @@ def test_blank_page_reads_nothing_with_a_reason(c) -> None:
 
 
 def test_the_line_reader_is_a_query_option(c) -> None:
-    """``?reader=combined`` reads separators and skips words; ``digits_only`` drops the
-    separator; a name that is no reader is a 422."""
+    """``?reader=combined`` (and the default, on a page of two lines) reads separators and
+    skips words; ``digits_only`` drops the separator; a name that is no reader is a 422."""
 
     img = form_image()
     files = {"file": ("form.png", png(img), "image/png")}
@@ -154,5 +154,8 @@ def test_the_line_reader_is_a_query_option(c) -> None:
     assert r.json()["text"] == "12.50" and len(r.json()["pages"][0]["lines"]) == 1
     r = c.post("/v1/read?reader=combined&digits_only=true", files=files)
     assert r.json()["text"] == "1250", r.text
-    assert c.post("/v1/read", files=files).json()["text"] != "12.50"  # segment: digits only
+    # the default (auto) reads the lines of a page of several lines with the line model
+    assert c.post("/v1/read", files=files).json()["text"] == "12.50"
+    segment = c.post("/v1/read?reader=segment", files=files).json()
+    assert segment["text"].split("\n")[0] != "12.50"  # segment: digits only
     assert c.post("/v1/read?reader=magic", files=files).status_code == 422

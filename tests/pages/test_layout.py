@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from digitrec.errors import InputError
 from digitrec.pages.layout import estimate_skew, find_lines
-from digitrec.pages.read import LineReader, SegmentReader, read_page
+from digitrec.pages.read import LineReader, SegmentReader, make_line_reader, read_page
 from digitrec.testing.pages import generate_page
 from digitrec.vision.read import read
 
@@ -100,7 +101,12 @@ def test_fields_side_by_side_are_separate_lines(write):
 @pytest.mark.parametrize("font", [0, 2])
 def test_one_line_image_reads_as_today(write, text, font):
     image = write([text], font=font)
-    assert read_page(image, line_reader=SegmentReader()).text == read(image).text
+    today = read(image)
+    # the default reader reads a one-line image whole, as digitrec.read does
+    for reader in (None, SegmentReader()):
+        result = read_page(image, line_reader=reader)
+        assert result.text == today.text
+        assert [c.confidence for c in result.lines[0].chars] == [d.confidence for d in today.digits]
 
 
 def test_generator_is_seeded_and_uses_only_held_out_fonts(fonts):
@@ -127,3 +133,13 @@ def test_line_reader_reads_separators_and_skips_words(write):
     assert date.count("/") == 2 and date.startswith("03/") and date.endswith("/2026")
     segment = read_page(write(["Smith Street"]), line_reader=SegmentReader())
     assert segment.text != ""  # the segment reader reads letters as digits
+
+
+def test_default_reader_reads_the_lines_of_a_page_with_the_line_model(write):
+    """A page of several lines: the default reads each line as the line model does."""
+    image = write(["Total 12.50", "Smith Street", "03/11/2026"])
+    default = read_page(image).to_dict()
+    assert default == read_page(image, line_reader=LineReader()).to_dict()
+    assert default != read_page(image, line_reader=SegmentReader()).to_dict()
+    with pytest.raises(InputError, match="auto"):
+        make_line_reader("magic")

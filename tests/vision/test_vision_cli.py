@@ -180,17 +180,24 @@ def _pages(*counts: int) -> list[np.ndarray]:
     return pages
 
 
+#: Pages of several lines are read by the line model unless the segment reader is chosen,
+#: the one --model (here a fast KNN) reads with.
+SEGMENT = ("--reader", "segment")
+
+
 def test_predict_reads_every_page_of_a_pdf_text_and_json(tmp_path, knn_dir):
     from pdf_helpers import pdf_of
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "scan.pdf").write_bytes(pdf_of(_pages(2, 1)))
-    run = _predict(str(tmp_path / "docs"), "--model", str(knn_dir))  # folders include PDFs
+    run = _predict(
+        str(tmp_path / "docs"), "--model", str(knn_dir), *SEGMENT
+    )  # folders include PDFs
     assert run.exit_code == 0, run.output
     lines = [ln.split("\t") for ln in run.stdout.strip().splitlines()]
     assert [ln[0].rsplit("/", 1)[1] for ln in lines] == ["scan.pdf:1", "scan.pdf:1", "scan.pdf:2"]
     assert [len(ln[1]) for ln in lines] == [2, 3, 2]
-    run = _predict(str(tmp_path / "docs" / "scan.pdf"), "--model", str(knn_dir), "--json")
+    run = _predict(str(tmp_path / "docs" / "scan.pdf"), "--model", str(knn_dir), *SEGMENT, "--json")
     pages = json.loads(run.stdout)
     assert [(p["page"], len(p["lines"])) for p in pages] == [(1, 2), (2, 1)]
     first = pages[0]
@@ -204,7 +211,9 @@ def test_predict_multi_page_tiff_and_overlay(tmp_path, knn_dir):
     first, second = (PILImage.fromarray(p) for p in _pages(1, 2))
     first.save(tmp_path / "pages.tif", save_all=True, append_images=[second])
     out = tmp_path / "over" / "lay"
-    run = _predict(str(tmp_path / "pages.tif"), "--model", str(knn_dir), "--overlay", str(out))
+    run = _predict(
+        str(tmp_path / "pages.tif"), "--model", str(knn_dir), *SEGMENT, "--overlay", str(out)
+    )
     assert run.exit_code == 0, run.output
     wheres = [ln.split("\t")[0] for ln in run.stdout.strip().splitlines()]
     assert wheres == [f"{tmp_path / 'pages.tif'}:{k}" for k in (1, 2, 2)]
@@ -220,7 +229,7 @@ def test_predict_corrupt_and_encrypted_pdfs_are_error_lines_naming_them(tmp_path
     (tmp_path / "locked.pdf").write_bytes(encrypted_pdf())
     (tmp_path / "cut.pdf").write_bytes(pdf_of(_pages(1))[:300])
     draw_strokes().save(tmp_path / "ok.png")
-    run = _predict(str(tmp_path), "--model", str(knn_dir))
+    run = _predict(str(tmp_path), "--model", str(knn_dir), *SEGMENT)
     assert run.exit_code == 0, run.output
     lines = dict(ln.split("\t", 1) for ln in run.stdout.strip().splitlines())
     assert lines[str(tmp_path / "locked.pdf")].startswith("error: ")
@@ -243,3 +252,11 @@ def test_predict_line_reader_reads_separators_and_skips_words(tmp_path):
     assert page["text"] == "1250", page  # the point is no separator, not a 1 in its place
     run = _predict(str(tmp_path / "form.png"), "--reader", "magic")
     assert run.exit_code != 0 and "reader" in run.output
+    # the default reads a page of several lines with the line model too ...
+    run = _predict(str(tmp_path / "form.png"), "--json")
+    (page,) = json.loads(run.stdout)
+    assert page["text"] == "12.50", page
+    # ... and the segment reader reads the words as digits
+    run = _predict(str(tmp_path / "form.png"), "--reader", "segment", "--json")
+    (page,) = json.loads(run.stdout)
+    assert len(page["lines"]) == 2 and page["text"].split("\n")[0] != "12.50", page

@@ -135,12 +135,12 @@ def _model_spec(model: str, local: bool) -> str:
 
 
 def _check_reader(reader: str) -> None:
-    from digitrec.lines.spec import READER_NAMES
+    from digitrec.pages.read import PAGE_READERS
 
-    if reader not in READER_NAMES:
+    if reader not in PAGE_READERS:
         raise InputError(
-            f"reader: expected one of {', '.join(READER_NAMES)}, found {reader!r}; "
-            "pass --reader segment, combined or ctc"
+            f"reader: expected one of {', '.join(PAGE_READERS)}, found {reader!r}; "
+            "pass --reader auto (the default), segment, combined or ctc"
         )
 
 
@@ -252,7 +252,7 @@ def run_batch(
     rows_per_part: int = 10_000,
     min_confidence: float = 0.0,
     max_digits: int | None = None,
-    reader: str = "segment",
+    reader: str = "auto",
     digits_only: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchSummary:

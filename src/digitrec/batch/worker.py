@@ -135,7 +135,7 @@ def read_batch(
     model: str = "default",
     min_confidence: float = 0.0,
     max_digits: int | None = None,
-    reader: str = "segment",
+    reader: str = "auto",
     digits_only: bool = False,
 ) -> pa.Table:
     """Read one task's files in this process: one row per page, files in order.
@@ -150,7 +150,8 @@ def read_batch(
         As for :func:`digitrec.vision.read`; ``max_digits`` applies to each line.
     reader, digits_only
         The line reader (:func:`digitrec.pages.read.make_line_reader`): ``segment``
-        reads with ``model``, the others with the shipped line model.
+        (and ``auto``, for one-line images) reads with ``model``, the others with
+        the shipped line model.
 
     Returns
     -------
@@ -172,7 +173,7 @@ def read_batch(
     line_reader = make_line_reader(
         reader,
         digits_only=digits_only,
-        model=worker_model(model) if reader == "segment" else None,
+        model=worker_model(model) if reader in ("auto", "segment") else None,
         max_digits=max_digits,
     )
     rows = [

@@ -94,7 +94,7 @@ def batch(
     rows_per_part: RowsPerPart = 10_000,
     min_confidence: reading.MinConfidence = 0.0,
     max_digits: reading.MaxDigits = None,
-    reader: reading.Reader = "segment",
+    reader: reading.Reader = "auto",
     digits_only: reading.DigitsOnly = False,
     as_json: AsJson = False,
 ) -> None:

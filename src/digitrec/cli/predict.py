@@ -36,7 +36,7 @@ def stream_results(
     min_confidence: float = 0.0,
     max_digits: int | None = None,
     overlay: str | os.PathLike | None = None,
-    reader: str = "segment",
+    reader: str = "auto",
     digits_only: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """One entry per page of each document, in order, reading one page at a time.
@@ -148,7 +148,7 @@ def predict(
     min_confidence: MinConfidence = 0.0,
     max_digits: MaxDigits = None,
     overlay: Overlay = None,
-    reader: Reader = "segment",
+    reader: Reader = "auto",
     digits_only: DigitsOnly = False,
 ) -> None:
     """Read the numbers in images, multi-page TIFFs and PDFs: one line per line read.
@@ -167,8 +167,8 @@ def predict(
     files = list(iter_inputs(paths))  # paths only: cheap, and gives the total up front
     if not files:
         raise no_images(paths)
-    # only the segment reader reads with --model
-    loaded_model = shared_model(model) if reader == "segment" else None
+    # only the segment reader (alone or in auto) reads with --model
+    loaded_model = shared_model(model) if reader in ("auto", "segment") else None
     if overlay is not None:
         overlay.mkdir(parents=True, exist_ok=True)
     entries = stream_results(

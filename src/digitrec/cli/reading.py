@@ -34,7 +34,10 @@ Inputs = Annotated[
 ModelSpec = Annotated[
     str,
     typer.Option(
-        "--model", metavar="MODEL", help="A saved model folder, or 'default' (the shipped CNN)."
+        "--model",
+        metavar="MODEL",
+        help="The digit model of the segment reader (with the default --reader auto: of "
+        "one-line images): a saved model folder, or 'default' (the shipped CNN).",
     ),
 ]
 MinConfidence = Annotated[
@@ -63,7 +66,8 @@ Reader = Annotated[
     typer.Option(
         "--reader",
         metavar="NAME",
-        help="Line reader: segment (digits only; the one --model and --max-digits apply "
+        help="Line reader: auto (an image of one line read by segment, the lines of other "
+        "pages by combined), segment (digits only; the one --model and --max-digits apply "
         "to), or combined / ctc (the CTC line model: digits and separators, words skipped; "
         "combined checks its digits with the digit CNN).",
     ),
@@ -82,11 +86,11 @@ DigitsOnly = Annotated[
 
 def check_reader(reader: str) -> None:
     """A ``--reader`` value that names no line reader is a usage error, before any reading."""
-    from digitrec.lines.spec import READER_NAMES
+    from digitrec.pages.read import PAGE_READERS
 
-    if reader not in READER_NAMES:
+    if reader not in PAGE_READERS:
         raise typer.BadParameter(
-            f"expected one of {', '.join(READER_NAMES)}, found {reader!r}", param_hint="--reader"
+            f"expected one of {', '.join(PAGE_READERS)}, found {reader!r}", param_hint="--reader"
         )
 
 

@@ -56,9 +56,9 @@ def read_each_document(
     ModelError
         The model cannot be loaded or used.
     """
-    from digitrec.pages.read import SegmentReader
+    from digitrec.pages.read import AutoReader
 
-    reader = line_reader if line_reader is not None else SegmentReader()
+    reader = line_reader if line_reader is not None else AutoReader()
     for source in sources:
         name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
         try:

@@ -120,10 +120,11 @@ def model_info(model: Any) -> dict[str, Any]:
 class VisionReader:
     """:class:`Reader` backed by :func:`digitrec.pages.read_page` and one model.
 
-    Each line of a page is read by :class:`digitrec.pages.read.SegmentReader`
-    with that model, or, when a request asks for another ``reader``, by
-    :class:`digitrec.pages.read.LineReader` (the shipped line model, loaded
-    here too so that the first such request does not wait for it).
+    Each page is read by the request's ``reader``
+    (:func:`digitrec.pages.read.make_line_reader`): by default an image of one
+    line goes to the segment reader with that model, and the lines of other
+    pages to the shipped line model (loaded here too, so that the first such
+    request does not wait for it).
 
     Parameters
     ----------
@@ -154,12 +155,14 @@ class VisionReader:
 
     def read(self, page: Any, options: ReadOptions) -> dict[str, Any]:
         """Read one page; see :class:`Reader`."""
-        from digitrec.pages.read import LineReader, SegmentReader, read_page
+        from digitrec.pages.read import make_line_reader, read_page
 
-        if options.reader == "segment":
-            reader = SegmentReader(self.model, max_digits=options.max_digits)
-        else:
-            reader = LineReader(options.reader, digits_only=options.digits_only)
+        reader = make_line_reader(
+            options.reader,
+            digits_only=options.digits_only,
+            model=self.model,
+            max_digits=options.max_digits,
+        )
         with self.batching.reading() if self.batching else contextlib.nullcontext():
             result = read_page(page, line_reader=reader, min_confidence=options.min_confidence)
         return result.to_dict()

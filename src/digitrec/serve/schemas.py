@@ -65,7 +65,7 @@ class ReadOptions:
     min_confidence: float = 0.0
     max_digits: int | None = None
     page_images: bool = False
-    reader: str = "segment"
+    reader: str = "auto"
     digits_only: bool = False
 
 
@@ -86,13 +86,15 @@ async def read_options(
         ),
     ] = False,
     reader: Annotated[
-        Literal["segment", "combined", "ctc"],
+        Literal["auto", "segment", "combined", "ctc"],
         Query(
-            description="Line reader: `segment` (digits only; the CNN the service loaded), "
+            description="Line reader: `auto` (an image of one line read by `segment`, the "
+            "lines of other pages by `combined`), `segment` (digits only; the CNN the "
+            "service loaded), "
             "`combined` (the line model with the digit CNN's second opinion: separators "
             "read, words skipped) or `ctc` (the line model alone)."
         ),
-    ] = "segment",
+    ] = "auto",
     digits_only: Annotated[
         bool,
         Query(
