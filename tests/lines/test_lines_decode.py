@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from digitrec.lines import calibrate
-from digitrec.lines.decode import greedy, line_score, numbers, tokens_text
+from digitrec.lines.decode import greedy, letters_among_words, line_score, numbers, tokens_text
 from digitrec.lines.spec import CLASSES
 
 
@@ -29,6 +31,26 @@ def test_words_and_end_separators_are_skipped():
     assert [t.char for t in skipped] == ["X", "-", ".", "X"]
     assert tokens_text(greedy(_probs("X_X"))) == ""
     assert tokens_text(greedy(_probs("1_2_X_3"))) == "12 3"
+
+
+def _sure(tokens, confidences):
+    return [replace(t, confidence=c) for t, c in zip(tokens, confidences, strict=True)]
+
+
+def test_a_short_doubtful_run_among_words_is_read_as_letters():
+    # "Zoo Lane": the "o" read as 0 at 0.8 goes with the words; at 0.95 it stays a digit
+    doubtful = _sure(greedy(_probs("X__0__X")), [0.99, 0.8, 0.99])
+    assert tokens_text(letters_among_words(doubtful)) == ""
+    sure = _sure(greedy(_probs("X__0__X")), [0.99, 0.95, 0.99])
+    assert tokens_text(letters_among_words(sure)) == "0"
+    # a longer run ("Total 12.50") or a line with no word is never touched
+    total = _sure(greedy(_probs("X__1_2_._5_0")), [0.99, 0.6, 0.6, 0.9, 0.6, 0.6])
+    assert tokens_text(letters_among_words(total)) == "12.50"
+    alone = _sure(greedy(_probs("4")), [0.3])
+    assert tokens_text(letters_among_words(alone)) == "4"
+    # two doubtful digits at the line's start, before a word, go with it
+    start = _sure(greedy(_probs("1_1__X")), [0.6, 0.5, 0.99])
+    assert tokens_text(letters_among_words(start)) == ""
 
 
 def test_line_score_drops_with_a_doubtful_character_or_blank():

@@ -6,6 +6,7 @@ Shared by training (calibration on the PyTorch network) and inference
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -16,6 +17,7 @@ __all__ = [
     "Token",
     "expected_text",
     "greedy",
+    "letters_among_words",
     "line_score",
     "marks_between_digits",
     "numbers",
@@ -120,6 +122,34 @@ def marks_between_digits(tokens: list[Token]) -> list[Token]:
         alt = [(c, p) for c, p in tk.top3 if c in DIGITS and p >= MARK_DIGIT_MIN]
         if alt:
             out[i] = replace(tk, char=alt[0][0], confidence=alt[0][1])
+    return out
+
+
+#: A run of at most this many digits between words is a word's letters unless ...
+LETTER_RUN = 2
+#: ... one of its digits is read at least this confidently (see :func:`letters_among_words`).
+LETTER_DIGIT_MIN = 0.9
+
+
+def letters_among_words(tokens: list[Token]) -> list[Token]:
+    """Read a short, doubtful run of digits among words as part of the words.
+
+    A round ``o`` reads as ``0``, an ``l`` as ``1``, a ``g`` as ``9``: in a
+    line of words the model sometimes calls one letter a digit, at 0.5-0.86
+    on validation lines (training fonts). A real number beside a word (a
+    house number, ``Page 2``) is read far more surely. So on a line holding a
+    word (``X``), a run of digits and separators between words (or a word
+    and the line's end) with at most :data:`LETTER_RUN` digits, none read
+    with :data:`LETTER_DIGIT_MIN` or more, becomes part of the words.
+    """
+    if not any(tk.char == NOT_DIGIT for tk in tokens):
+        return list(tokens)
+    out = list(tokens)
+    bounds = [-1] + [i for i, tk in enumerate(out) if tk.char == NOT_DIGIT] + [len(out)]
+    for a, b in itertools.pairwise(bounds):
+        digits = [tk for tk in out[a + 1 : b] if tk.char in DIGITS]
+        if 0 < len(digits) <= LETTER_RUN and max(tk.confidence for tk in digits) < LETTER_DIGIT_MIN:
+            out[a + 1 : b] = [replace(tk, char=NOT_DIGIT) for tk in out[a + 1 : b]]
     return out
 
 

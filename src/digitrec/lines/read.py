@@ -30,7 +30,15 @@ import numpy as np
 
 from digitrec.errors import InputError
 from digitrec.lines import calibrate
-from digitrec.lines.decode import Token, greedy, line_score, marks_between_digits, numbers, softmax
+from digitrec.lines.decode import (
+    Token,
+    greedy,
+    letters_among_words,
+    line_score,
+    marks_between_digits,
+    numbers,
+    softmax,
+)
 from digitrec.lines.prep import Prepared, prepare
 from digitrec.lines.spec import CLASSES, DIGITS, NOT_DIGIT, READERS, SEPARATORS, STRIDE
 from digitrec.vision.io import Loaded, load_image
@@ -319,7 +327,7 @@ def read_line(
     if isinstance(p, str):
         return LineResult("", 0.0, [], p, [], True, reader)
     score, calibration = line_score(probs, tokens), model.calibration
-    tokens = marks_between_digits(tokens)
+    tokens = letters_among_words(marks_between_digits(tokens))
     if reader == "combined" and tokens and all(tk.char in DIGITS for tk in tokens):
         tokens, agreed = _second_opinion(loaded, tokens)
         if agreed and calibration and calibration.get("agree"):
