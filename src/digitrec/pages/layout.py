@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from digitrec.vision.normalize import InkMap, _background, ink_map
+from digitrec.vision.normalize import InkMap, _background, _grow, ink_map
 from digitrec.vision.quantile import median, percentiles
 
 __all__ = ["FIELD_GAP", "Cell", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
@@ -249,6 +249,50 @@ def _unshear_rows(sheared: np.ndarray, shifts: np.ndarray, pad: int, h: int) -> 
     return out
 
 
+def _row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of True along each row of a bool image: ``(row, start, stop)``, stop exclusive.
+
+    In raster order. The changes between neighbours, with a False column on
+    either side, alternate between a run's start and its stop in every row.
+    """
+    edges = np.flatnonzero(np.diff(mask, axis=1, prepend=False, append=False))
+    row, col = np.divmod(edges, mask.shape[1] + 1)
+    return row[0::2], col[0::2], col[1::2]
+
+
+def _paint(shape: tuple[int, int], row: np.ndarray, start: np.ndarray, stop: np.ndarray):
+    """A bool image of ``shape``, True on the given runs along rows (see :func:`_row_runs`)."""
+    out = np.zeros(shape, bool)
+    lengths = stop - start
+    total = int(lengths.sum())
+    if total:
+        # Flat index of every pixel of every run: its run's first pixel plus its rank in the run.
+        shift = row * shape[1] + start - (np.cumsum(lengths) - lengths)
+        out.ravel()[np.arange(total) + np.repeat(shift, lengths)] = True
+    return out
+
+
+def _open_rows(mask: np.ndarray, length: int) -> np.ndarray:
+    """``maximum_filter1d(minimum_filter1d(mask, length), length)`` along rows, from the runs.
+
+    The same pixels as scipy's filters (mode ``reflect``) for ``length`` up to
+    the row's width: a reflected pixel lies inside the window anyway, so the
+    windows are clipped to the row. A run keeps its pixels when it holds a
+    whole window: it is at least ``length`` long, or at least the part of a
+    window inside the row where it touches an end. A window of even length
+    has one pixel more on its left, so the max filter misses the first pixel
+    of a run that starts inside the row.
+    """
+    w = mask.shape[1]
+    before = length // 2
+    after = length - 1 - before
+    row, start, stop = _row_runs(mask)
+    left, right = start == 0, stop == w
+    ok = (stop - start >= length) | (left & (stop > after)) | (right & (w - start > before))
+    start = np.where(left, start, start + (before - after))
+    return _paint(mask.shape, row[ok], start[ok], stop[ok])
+
+
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     """Opening with a ``length``-long line along ``axis``: straight runs of at least that length.
 
@@ -256,12 +300,25 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     first thickened by one pixel across the run; the result is then limited to
     the ink itself.
     """
-    across = 1 - axis
-    thick = ndimage.maximum_filter1d(mask.astype(np.uint8), 3, axis=across)
-    opened = ndimage.maximum_filter1d(
-        ndimage.minimum_filter1d(thick, length, axis=axis), length, axis=axis
-    )
+    if axis == 0:
+        return _runs(mask.T, length, 1).T
+    thick = mask.copy()  # a max filter of 3 across (edges add nothing to a max)
+    thick[1:] |= mask[:-1]
+    thick[:-1] |= mask[1:]
+    if length <= mask.shape[1]:
+        return _open_rows(thick, length) & mask
+    # Windows longer than the row: scipy's reflection reaches outside the window.
+    thick = thick.astype(np.uint8)
+    opened = ndimage.maximum_filter1d(ndimage.minimum_filter1d(thick, length, axis=1), length, 1)
     return opened.astype(bool) & mask
+
+
+def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of a bool image's True pixels (None when there are none)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
 def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int) -> np.ndarray:
@@ -276,31 +333,45 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int)
     """
     if not horiz.any():  # no horizontal rule, no comb box
         return np.zeros_like(vert)
-    # One label per run of one column (a one-pixel gap closed: blur and noise break a run).
-    closed = ndimage.binary_closing(vert, np.ones((3, 1), bool)) | vert
-    labels, n = ndimage.label(closed, np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], bool))
-    if n == 0:
-        return np.zeros_like(vert)
+    # The runs of each column (a gap of a pixel or two closed: blur and noise break a run),
+    # as rows of the transposed image.
+    up = vert.T
+    closed = up.copy()
+    closed[:, 1:] |= up[:, :-1]
+    closed[:, :-1] |= up[:, 1:]
+    closed[:, 1:-1] = closed[:, :-2] & closed[:, 1:-1] & closed[:, 2:]
+    closed[:, [0, -1]] = False  # binary_closing erodes with paper outside the image
+    x, y0, y1 = _row_runs(closed | up)
     # A wall's run goes on into both rules (it is printed across them); a stroke that
-    # merely comes close to them, however close, stops short.
-    keep = np.zeros(n + 1, bool)
-    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-        y0, y1, x = sl[0].start, sl[0].stop, sl[1].start
-        xs = slice(max(0, x - 1), x + 2)  # a rule's opened run may stop a column short
-        ends = horiz[y0 : y0 + 2, xs].any() and horiz[max(0, y1 - 2) : y1, xs].any()
-        keep[i] = ends and y1 - y0 >= length and not horiz[(y0 + y1) // 2, x]
-    cols = keep[labels] & vert
+    # merely comes close to them, however close, stops short. A rule's opened run may
+    # stop a column short of the wall: a column either side counts.
+    near = horiz.copy()
+    near[:, 1:] |= horiz[:, :-1]
+    near[:, :-1] |= horiz[:, 1:]
+    top, bottom = near.copy(), near.copy()
+    top[:-1] |= near[1:]  # the run's first row or the next
+    bottom[1:] |= near[:-1]  # its last row or the one before
+    keep = top[y0, x] & bottom[y1 - 1, x] & (y1 - y0 >= length) & ~horiz[(y0 + y1) // 2, x]
+    cols = _paint(up.shape, x[keep], y0[keep], y1[keep]).T & vert
+    box = _box(cols)
+    if box is None:
+        return cols
     # A wall is a few columns wide; a wider block is ink that fills a box (a blot), not a wall.
-    blocks, _ = ndimage.label(cols, np.ones((3, 3), bool))
+    blocks, n = ndimage.label(cols[box], np.ones((3, 3), bool))
+    wide = np.zeros(n + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(blocks), start=1):
-        if sl[1].stop - sl[1].start > 0.25 * text_h + 3:
-            cols[sl] &= blocks[sl] != i
+        wide[i] = sl[1].stop - sl[1].start > 0.25 * text_h + 3
+    cols[box] &= ~wide[blocks]
+    cols[box] = _on_grid(cols[box], box[1].start)
     # A pixel either side: the wall's soft edge.
-    return ndimage.binary_dilation(_on_grid(cols), np.ones((1, 3), bool)) & vert
+    walls = cols.copy()
+    walls[:, 1:] |= cols[:, :-1]
+    walls[:, :-1] |= cols[:, 1:]
+    return walls & vert
 
 
-def _on_grid(walls: np.ndarray) -> np.ndarray:
-    """The walls that stand where their comb's boxes put walls.
+def _on_grid(walls: np.ndarray, x0: int = 0) -> np.ndarray:
+    """The walls that stand where their comb's boxes put walls (``walls``' first column is ``x0``).
 
     Walls side by side over the same rows are one comb; a stroke of a digit
     that passed for a wall (one written the full height of its box) stands
@@ -311,7 +382,7 @@ def _on_grid(walls: np.ndarray) -> np.ndarray:
     if n < 3:
         return walls
     spans = [
-        (sl[1].start + (sl[1].stop - sl[1].start) / 2, sl[0].start, sl[0].stop)
+        (x0 + sl[1].start + (sl[1].stop - sl[1].start) / 2, sl[0].start, sl[0].stop)
         for sl in ndimage.find_objects(labels)
     ]
     groups: list[list[int]] = []
@@ -430,14 +501,30 @@ def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, low=None):
         rules |= _unshear_rows(vert, vshifts, vpad, w).T
         if walls.any():
             # The rules of the combs: near their walls (a pitch either side at most).
-            reach = 2 * int(1.5 * text_h) + 1
-            rules |= horiz & ndimage.maximum_filter(walls, size=(7, reach))
+            rules |= horiz & _near_walls(walls, 2 * int(1.5 * text_h) + 1)
     if not rules.any():
         return rules, walls
-    rules = ndimage.binary_dilation(rules, iterations=1) & faint | rules
+    rules = _grow(rules) & faint | rules
     # Give back strokes that cross a rule (ink right above and right below it);
     # ink that only sits on a rule stays separate from it.
     return rules & ~_vertical_strokes(faint & ~rules, rules), walls
+
+
+def _near_walls(walls: np.ndarray, reach: int) -> np.ndarray:
+    """``ndimage.maximum_filter(walls, size=(7, reach))``, filtered only around the walls.
+
+    Elsewhere no window holds a wall; at the edges of the region, as at the
+    image's, the filter's reflected pixels lie inside the window anyway.
+    """
+    out = np.zeros_like(walls)
+    rows, cols = _box(walls)  # type: ignore[misc]
+    h, w = walls.shape
+    region = (
+        slice(max(0, rows.start - 4), min(h, rows.stop + 4)),
+        slice(max(0, cols.start - reach // 2 - 1), min(w, cols.stop + reach // 2 + 1)),
+    )
+    out[region] = ndimage.maximum_filter(walls[region], size=(7, reach))
+    return out
 
 
 def _vertical_strokes(rest: np.ndarray, rules: np.ndarray) -> np.ndarray:
@@ -705,13 +792,15 @@ def _wall_positions(walls: np.ndarray, min_gap: float) -> list[tuple[float, int,
     Pieces of one wall (broken where a stroke crosses it) closer than
     ``min_gap`` columns, and less than that apart along it, are one wall.
     """
-    if not walls.any():
+    box = _box(walls)
+    if box is None:
         return []
-    labels, _ = ndimage.label(walls, structure=np.ones((3, 3), bool))
+    labels, _ = ndimage.label(walls[box], structure=np.ones((3, 3), bool))
+    (y, _), (x, _) = ((b.start, b.stop) for b in box)
     found = []
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         xs = np.nonzero(labels[sl] == i)[1]
-        found.append([sl[1].start + float(xs.mean()), sl[0].start, sl[0].stop])
+        found.append([x + sl[1].start + float(xs.mean()), y + sl[0].start, y + sl[0].stop])
     found.sort()
     out: list[list] = []
     for x, y0, y1 in found:
@@ -878,10 +967,10 @@ def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
     passes here and there, but never makes a straight run as long as a rule.
     """
     paper = gray if ink.dark_ink else 1.0 - gray
-    bg = np.maximum(_background(paper), 0.02)
+    # The ink map's own estimate when it has one (the same values: the same paper).
+    bg = np.maximum(_background(paper), 0.02) if ink.paper is None else ink.paper
     level = (1.0 - RULE_CONTRAST) * float(np.median(paper[::4, ::4] / bg[::4, ::4]))
-    bg *= level
-    return ink.mask | (paper < bg)
+    return ink.mask | (paper < bg * level)
 
 
 def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low: Callable):

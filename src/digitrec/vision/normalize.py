@@ -56,6 +56,9 @@ class InkMap:
     dark_ink: bool
     reason: str | None = None
     _parts: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    #: The paper's brightness under the ink (:func:`_background`, at least 0.02), for
+    #: the page layout's search for faint rules; None when not computed.
+    paper: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def parts(self) -> tuple[np.ndarray, int, list, np.ndarray]:
         """The 8-connected components of ``mask``, computed once.
@@ -159,9 +162,9 @@ def ink_map(gray: np.ndarray) -> InkMap:
     # (no tail either way) keeps the usual dark-ink reading.
     dark_ink = not (hi - med > 2.0 * (med - lo))
     paper_bright = gray if dark_ink else 1.0 - gray
-    bg = _background(paper_bright)
+    paper = np.maximum(_background(paper_bright), 0.02)
     # Lighting multiplies paper and ink alike: the ratio to the local paper cancels it.
-    ratio = paper_bright / np.maximum(bg, 0.02)
+    ratio = paper_bright / paper
     # bg follows the paper's brightest pixels; the median (paper) is the true zero.
     ratio /= max(float(median(_sample(ratio))), 0.05)
     ink = np.clip(1.0 - ratio, 0.0, 1.0).astype(np.float32)
@@ -187,7 +190,9 @@ def ink_map(gray: np.ndarray) -> InkMap:
     core = float(percentiles(smooth[mask], 90)) if mask.any() else peak
     lo_cut = 0.35 * t
     ink = np.clip((smooth - lo_cut) / max(core - lo_cut, 1e-3), 0.0, 1.0).astype(np.float32)
-    return InkMap(ink, mask, dark_ink, None if mask.any() else "no ink found")
+    out = InkMap(ink, mask, dark_ink, None if mask.any() else "no ink found")
+    out.paper = paper
+    return out
 
 
 def _grow(m: np.ndarray) -> np.ndarray:
