@@ -20,6 +20,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
+from digitrec.vision.blur import gaussian_blur
 from digitrec.vision.quantile import median, percentiles
 from digitrec.vision.segment import bounds
 
@@ -167,10 +168,12 @@ def ink_map(gray: np.ndarray) -> InkMap:
     ratio = paper_bright / paper
     # bg follows the paper's brightest pixels; the median (paper) is the true zero.
     ratio /= max(float(median(_sample(ratio))), 0.05)
-    ink = np.clip(1.0 - ratio, 0.0, 1.0).astype(np.float32)
+    # In place (a page is a million pixels): the values of np.clip(1.0 - ratio, 0.0, 1.0).
+    np.subtract(1.0, ratio, out=ratio)
+    ink = np.clip(ratio, 0.0, 1.0, out=ratio).astype(np.float32, copy=False)
     # Pixel-noise suppression only: digits may be small on a large page.
     sigma = 0.8
-    smooth = ndimage.gaussian_filter(ink, sigma, mode="nearest")
+    smooth = gaussian_blur(ink, sigma)
     peak = float(smooth.max())
     # Pixel noise that survives smoothing sets the floor for what counts as ink.
     sample = _sample(smooth)
@@ -189,7 +192,9 @@ def ink_map(gray: np.ndarray) -> InkMap:
     # Stretch so that the stroke core is 1 and the paper 0, like MNIST.
     core = float(percentiles(smooth[mask], 90)) if mask.any() else peak
     lo_cut = 0.35 * t
-    ink = np.clip((smooth - lo_cut) / max(core - lo_cut, 1e-3), 0.0, 1.0).astype(np.float32)
+    ink = smooth - lo_cut  # float32, stretched in place
+    ink /= max(core - lo_cut, 1e-3)
+    np.clip(ink, 0.0, 1.0, out=ink)
     out = InkMap(ink, mask, dark_ink, None if mask.any() else "no ink found")
     out.paper = paper
     return out
