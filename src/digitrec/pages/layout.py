@@ -902,7 +902,10 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     mine = np.isin(comps.labels[y0:y1, x0:x1], np.asarray(members) + 1)
     taken = rules[y0:y1, x0:x1] & ink.mask[y0:y1, x0:x1]
     line = (taken.mean(axis=1) >= 0.6)[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
-    mine |= taken & ~line & ndimage.binary_dilation(mine, iterations=m)
+    near = mine
+    for _ in range(m):
+        near = _grow(near)
+    mine |= taken & ~line & near
     ys, xs = np.nonzero(mine)
     a, b, c, d = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     region = np.where(line, 0.0, ink.ink[y0:y1, x0:x1])[a:b, c:d].astype(np.float32)
@@ -941,8 +944,8 @@ def _crop(
     x0, y0, x1, y1 = window
     region = gray[y0:y1, x0:x1].copy()
     mine = np.isin(c.labels[y0:y1, x0:x1], np.asarray(members) + 1)
-    own = ndimage.binary_dilation(mine, iterations=2)
-    erase = ndimage.binary_dilation(faint[y0:y1, x0:x1] & ~mine, iterations=1) & ~own
+    own = _grow(_grow(mine))
+    erase = _grow(faint[y0:y1, x0:x1] & ~mine) & ~own
     if erase.any():
         region[erase] = float(median(region))
     return region
@@ -957,6 +960,14 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
         for dx in range(f):
             out |= m[dy::f, dx::f]
     return out
+
+
+def _unpool(m: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel of ``m`` as an ``f`` x ``f`` block, cut to ``shape`` (undoes :func:`_pool`'s
+    scale): ``np.repeat`` along both axes, in one pass."""
+    out = np.empty((m.shape[0], f, m.shape[1], f), m.dtype)
+    out[...] = m[:, None, :, None]
+    return out.reshape(m.shape[0] * f, m.shape[1] * f)[: shape[0], : shape[1]]
 
 
 def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
@@ -999,7 +1010,7 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low
     h, w = faint.shape
     light = low()
     rules, walls = (
-        np.repeat(np.repeat(m, f, axis=0), f, axis=1)[:h, :w] & light
+        _unpool(m, f, (h, w)) & light
         for m in _rules_and_walls(pooled, skew(), text_h, _pool(light, f))
     )
     return rules, walls, None
