@@ -255,8 +255,13 @@ def _row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     In raster order. The changes between neighbours, with a False column on
     either side, alternate between a run's start and its stop in every row.
     """
-    edges = np.flatnonzero(np.diff(mask, axis=1, prepend=False, append=False))
-    row, col = np.divmod(edges, mask.shape[1] + 1)
+    h, w = mask.shape
+    if w == 0:
+        return (np.zeros(0, np.int64),) * 3  # type: ignore[return-value]
+    changes = np.empty((h, w + 1), bool)  # np.diff with a False column prepended and appended
+    changes[:, 0], changes[:, w] = mask[:, 0], mask[:, w - 1]
+    np.not_equal(mask[:, 1:], mask[:, :-1], out=changes[:, 1:w])
+    row, col = np.divmod(np.flatnonzero(changes), w + 1)
     return row[0::2], col[0::2], col[1::2]
 
 
@@ -333,9 +338,9 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int)
     """
     if not horiz.any():  # no horizontal rule, no comb box
         return np.zeros_like(vert)
-    # The runs of each column (a gap of a pixel or two closed: blur and noise break a run),
-    # as rows of the transposed image.
-    up = vert.T
+    # Worked on transposed (the callers' arrays are transposed views): a column is a row.
+    up, hz = vert.T, horiz.T
+    # The runs of each column (a gap of a pixel or two closed: blur and noise break a run).
     closed = up.copy()
     closed[:, 1:] |= up[:, :-1]
     closed[:, :-1] |= up[:, 1:]
@@ -345,29 +350,30 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int)
     # A wall's run goes on into both rules (it is printed across them); a stroke that
     # merely comes close to them, however close, stops short. A rule's opened run may
     # stop a column short of the wall: a column either side counts.
-    near = horiz.copy()
-    near[:, 1:] |= horiz[:, :-1]
-    near[:, :-1] |= horiz[:, 1:]
+    near = hz.copy()
+    near[1:] |= hz[:-1]
+    near[:-1] |= hz[1:]
     top, bottom = near.copy(), near.copy()
-    top[:-1] |= near[1:]  # the run's first row or the next
-    bottom[1:] |= near[:-1]  # its last row or the one before
-    keep = top[y0, x] & bottom[y1 - 1, x] & (y1 - y0 >= length) & ~horiz[(y0 + y1) // 2, x]
-    cols = _paint(up.shape, x[keep], y0[keep], y1[keep]).T & vert
-    box = _box(cols)
+    top[:, :-1] |= near[:, 1:]  # the run's first row or the next
+    bottom[:, 1:] |= near[:, :-1]  # its last row or the one before
+    keep = top[x, y0] & bottom[x, y1 - 1] & (y1 - y0 >= length) & ~hz[x, (y0 + y1) // 2]
+    cols_up = _paint(up.shape, x[keep], y0[keep], y1[keep]) & up
+    box = _box(cols_up)
     if box is None:
-        return cols
+        return cols_up.T
     # A wall is a few columns wide; a wider block is ink that fills a box (a blot), not a wall.
-    blocks, n = ndimage.label(cols[box], np.ones((3, 3), bool))
+    blocks, n = ndimage.label(cols_up[box], np.ones((3, 3), bool))
     wide = np.zeros(n + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(blocks), start=1):
-        wide[i] = sl[1].stop - sl[1].start > 0.25 * text_h + 3
-    cols[box] &= ~wide[blocks]
-    cols[box] = _on_grid(cols[box], box[1].start)
+        wide[i] = sl[0].stop - sl[0].start > 0.25 * text_h + 3
+    cols_up[box] &= ~wide[blocks]
+    # Labelled in the page's frame: their order decides ties in the comb's grid.
+    cols_up[box] = _on_grid(cols_up[box].T, box[0].start).T
     # A pixel either side: the wall's soft edge.
-    walls = cols.copy()
-    walls[:, 1:] |= cols[:, :-1]
-    walls[:, :-1] |= cols[:, 1:]
-    return walls & vert
+    walls = cols_up.copy()
+    walls[1:] |= cols_up[:-1]
+    walls[:-1] |= cols_up[1:]
+    return (walls & up).T
 
 
 def _on_grid(walls: np.ndarray, x0: int = 0) -> np.ndarray:
@@ -964,10 +970,12 @@ def _pool(mask: np.ndarray, f: int) -> np.ndarray:
 
 def _unpool(m: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
     """Each pixel of ``m`` as an ``f`` x ``f`` block, cut to ``shape`` (undoes :func:`_pool`'s
-    scale): ``np.repeat`` along both axes, in one pass."""
-    out = np.empty((m.shape[0], f, m.shape[1], f), m.dtype)
-    out[...] = m[:, None, :, None]
-    return out.reshape(m.shape[0] * f, m.shape[1] * f)[: shape[0], : shape[1]]
+    scale): ``np.repeat`` along both axes."""
+    out = np.empty((m.shape[0] * f, m.shape[1] * f), m.dtype)
+    for dy in range(f):  # f * f strided copies: far faster than a 4-d broadcast
+        for dx in range(f):
+            out[dy::f, dx::f] = m
+    return out[: shape[0], : shape[1]]
 
 
 def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
