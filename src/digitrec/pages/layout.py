@@ -202,7 +202,8 @@ def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
         sharpest; positive when lines fall to the right in image coordinates
         (y grows downwards). 0.0 when there is too little ink to tell.
     """
-    ys, xs = np.nonzero(mask)
+    # np.nonzero's coordinates, from the flat indices (np.nonzero is ten times slower on a page).
+    ys, xs = np.divmod(np.flatnonzero(mask), mask.shape[1])
     if ys.size < 50:
         return 0.0
     if ys.size > 60_000:  # a regular subsample keeps the profile's shape
@@ -560,13 +561,10 @@ class _Comps:
     @classmethod
     def of(cls, mask: np.ndarray, ink: InkMap | None = None) -> _Comps:
         """The components of ``mask``; of ``ink.mask`` (the same) from ``ink``'s cache."""
-        if ink is not None:
-            labels, n, boxes, area = ink.parts()
-        else:
+        if ink is None:
             labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
-            boxes = ndimage.find_objects(labels)
-            # Counted over the ink only (labels are 0 elsewhere): a third of the work.
-            area = np.bincount(labels[mask], minlength=n + 1)[1:]
+            return cls(labels, *_extents(labels, n, mask))
+        labels, n, boxes, area = ink.parts()
         geo = np.array(
             [(b[0].start, b[0].stop, b[1].start, b[1].stop) for b in boxes], np.int64
         ).reshape(n, 4)
@@ -579,6 +577,26 @@ class _Comps:
     @property
     def w(self) -> np.ndarray:
         return self.x1 - self.x0
+
+
+def _extents(labels: np.ndarray, n: int, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows ``y0, y1``, columns ``x0, x1`` (stops exclusive) and pixel count of each label.
+
+    :func:`scipy.ndimage.find_objects`' boxes, from the ink's pixels alone
+    (``mask``, where ``labels`` is not 0): find_objects reads every pixel of
+    the page, which costs it about five times as much.
+    """
+    h, w = labels.shape
+    flat = np.flatnonzero(mask)
+    ids = labels.ravel()[flat] - 1
+    ys, xs = np.divmod(flat, w)
+    y0, x0 = np.full(n, h, np.int64), np.full(n, w, np.int64)
+    y1, x1 = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    np.minimum.at(y0, ids, ys)
+    np.maximum.at(y1, ids, ys + 1)
+    np.minimum.at(x0, ids, xs)
+    np.maximum.at(x1, ids, xs + 1)
+    return y0, y1, x0, x1, np.bincount(ids, minlength=n)
 
 
 def _text_height(c: _Comps) -> float:
