@@ -1024,8 +1024,8 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low
     comps = _Comps.of(_pool(mask, f)) if f > 1 else _Comps.of(mask, ink)
     text_h = _text_height(comps)
     if f == 1 or text_h < 14:
-        if f > 1:
-            comps = _Comps.of(mask, ink)
+        if f > 1:  # a page of small writing (the page's labels: none are shared with a reader)
+            comps = _Comps.of(mask)
             text_h = _text_height(comps)
         if not (_may_hold_rules(faint, text_h) or _may_hold_rules(low(), text_h)):
             return none, none, comps
