@@ -849,17 +849,7 @@ def _grid(xs: np.ndarray, lh: float) -> tuple[float, float, int] | None:
     says where the boxes are. Refined by least squares on the walls it takes.
     None when no grid takes two walls.
     """
-    best: tuple[int, float, float] | None = None
-    for i in range(xs.size):
-        for j in range(i + 1, xs.size):
-            d = xs[j] - xs[i]
-            for m in range(max(1, math.ceil(d / (3 * lh))), int(d / (0.6 * lh)) + 1):
-                pitch = d / m
-                k = np.rint((xs - xs[i]) / pitch)
-                hit = np.abs(xs - xs[i] - k * pitch) <= max(2.0, 0.12 * pitch)
-                score = (int(hit.sum()), pitch, float(xs[i]))
-                if best is None or score[:2] > best[:2]:
-                    best = score
+    best = _best_pitch(xs, lh)
     if best is None or best[0] < 2:
         return None
     n, pitch, anchor = best
@@ -867,6 +857,32 @@ def _grid(xs: np.ndarray, lh: float) -> tuple[float, float, int] | None:
     hit = np.abs(xs - anchor - k * pitch) <= max(2.0, 0.12 * pitch)
     pitch, x0 = np.polyfit(k[hit], xs[hit], 1) if np.unique(k[hit]).size > 1 else (pitch, anchor)
     return float(x0), float(pitch), n
+
+
+def _best_pitch(xs: np.ndarray, lh: float) -> tuple[int, float, float] | None:
+    """The grid of :func:`_grid` before refinement: ``(walls taken, pitch, anchor)``.
+
+    Every grid anchored on a wall ``i`` whose pitch divides its distance to a
+    later wall ``j`` into ``m`` boxes is scored at once (walls within its
+    tolerance); the best takes the most walls, then has the widest pitch, and
+    of equals the first in the order ``i``, ``j``, ``m``.
+    """
+    anchors, pitches = [], []
+    for i in range(xs.size):
+        for j in range(i + 1, xs.size):
+            d = xs[j] - xs[i]
+            ms = np.arange(max(1, math.ceil(d / (3 * lh))), int(d / (0.6 * lh)) + 1)
+            anchors.append(np.full(ms.size, i))
+            pitches.append(d / ms)
+    if not anchors or not sum(p.size for p in pitches):
+        return None
+    i, pitch = np.concatenate(anchors), np.concatenate(pitches)
+    off = xs[None, :] - xs[i][:, None]
+    k = np.rint(off / pitch[:, None])
+    hits = (np.abs(off - k * pitch[:, None]) <= np.maximum(2.0, 0.12 * pitch)[:, None]).sum(axis=1)
+    top = hits == hits.max()
+    first = int(np.flatnonzero(top & (pitch == pitch[top].max()))[0])
+    return int(hits[first]), float(pitch[first]), float(xs[i[first]])
 
 
 def _comb_cells(
