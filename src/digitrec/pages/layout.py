@@ -1052,7 +1052,7 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low
     h, w = faint.shape
     light = low()
     rules, walls = (
-        _unpool(m, f, (h, w)) & light
+        _unpool(m, f, (h, w)) & light if m.any() else np.zeros((h, w), bool)
         for m in _rules_and_walls(pooled, skew(), text_h, _pool(light, f))
     )
     return rules, walls, None
