@@ -135,3 +135,19 @@ def test_to_float_is_bytes_over_255():
     got = to_float(img)
     assert got.dtype == np.float32
     assert np.array_equal(got, np.asarray(img, np.float32) / 255.0)
+
+
+@pytest.mark.parametrize(
+    ("small_shape", "f", "cut"),
+    [((32, 25), 40, (31, 39)), ((26, 40), 48, (5, 0)), ((3, 3), 7, (0, 0))],
+)
+def test_compiled_upsample_gives_pillows_bilinear_values(monkeypatch, small_shape, f, cut):
+    monkeypatch.setattr(blur, "COMPILED_PIXELS", 1)  # through the compiled second pass
+    small = np.random.default_rng(f).random(small_shape).astype(np.float32)
+    h, w = small_shape[0] * f - cut[0], small_shape[1] * f - cut[1]
+    full = Image.fromarray(small, "F").resize(
+        (small_shape[1] * f, small_shape[0] * f), Image.BILINEAR
+    )
+    got = blur.upsample_bilinear(small, f, (h, w))
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    assert np.array_equal(got, np.asarray(full)[:h, :w])

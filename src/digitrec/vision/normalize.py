@@ -20,7 +20,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
-from digitrec.vision.blur import gaussian_blur
+from digitrec.vision.blur import gaussian_blur, upsample_bilinear
 from digitrec.vision.quantile import median, percentiles
 from digitrec.vision.segment import bounds
 
@@ -133,10 +133,8 @@ def _background(paper_bright: np.ndarray) -> np.ndarray:
     small = ndimage.gaussian_filter(small, 1.5, mode="nearest")
     if f == 1:
         return small[:h, :w]
-    up = Image.fromarray(small.astype(np.float32), "F").resize(
-        (small.shape[1] * f, small.shape[0] * f), Image.Resampling.BILINEAR
-    )
-    return np.asarray(up)[:h, :w]
+    # Pillow's bilinear enlargement by f, cut to the image.
+    return upsample_bilinear(small, f, (h, w))
 
 
 def ink_map(gray: np.ndarray) -> InkMap:

@@ -1,9 +1,14 @@
-"""Compiled passes of :func:`digitrec.vision.blur.gaussian_blur` (numba, no fast-math).
+"""Compiled passes over page-sized images (numba, no fast-math: sums rounded as written).
 
-Each pass correlates with a symmetric kernel ``w`` (odd length, centre
-``w[r]``), edges repeated (mode ``nearest``), summing in float64 in scipy's
-order: the centre term first, then the pairs from the outermost in; the
-result is rounded to the output's dtype.
+:func:`blur_columns` and :func:`blur_rows`, for
+:func:`digitrec.vision.blur.gaussian_blur`: each pass correlates with a
+symmetric kernel ``w`` (odd length, centre ``w[r]``), edges repeated
+(mode ``nearest``), summing in float64 in scipy's order: the centre term
+first, then the pairs from the outermost in; the result is rounded to the
+output's dtype.
+
+:func:`resample_rows`, for :func:`digitrec.vision.blur.upsample_bilinear`:
+Pillow's vertical resampling pass of a float image.
 """
 
 from __future__ import annotations
@@ -57,4 +62,23 @@ def blur_rows(x, w, out):  # pragma: no cover - compiled
                 acc[j] += (left[j] + right[j]) * wk
         out_i = out[i]
         for j in range(n):
+            out_i[j] = acc[j]
+
+
+@numba.njit(cache=True)
+def resample_rows(x, first, taps, weights, out):  # pragma: no cover - compiled
+    """``out[i] = sum_t x[first[i] + t] * weights[i, t]`` over ``taps[i]`` rows, in float64
+    from 0.0 in that order, rounded to ``out``'s float32 (only ``out``'s columns are read)."""
+    h, w = out.shape
+    acc = np.empty(w)
+    for i in range(h):
+        for j in range(w):
+            acc[j] = 0.0
+        for t in range(taps[i]):
+            row = x[first[i] + t]
+            c = weights[i, t]
+            for j in range(w):
+                acc[j] += np.float64(row[j]) * c
+        out_i = out[i]
+        for j in range(w):
             out_i[j] = acc[j]
