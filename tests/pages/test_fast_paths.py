@@ -146,7 +146,7 @@ def test_compiled_upsample_gives_pillows_bilinear_values(monkeypatch, small_shap
     small = np.random.default_rng(f).random(small_shape).astype(np.float32)
     h, w = small_shape[0] * f - cut[0], small_shape[1] * f - cut[1]
     full = Image.fromarray(small, "F").resize(
-        (small_shape[1] * f, small_shape[0] * f), Image.BILINEAR
+        (small_shape[1] * f, small_shape[0] * f), Image.Resampling.BILINEAR
     )
     got = blur.upsample_bilinear(small, f, (h, w))
     assert got.dtype == np.float32 and got.flags.c_contiguous
