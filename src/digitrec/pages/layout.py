@@ -12,8 +12,8 @@ The steps, on a grey page (float32, 0 = black) at working size:
    coordinates, and every box stays in the page's own pixels.
 3. **Rules.** Printed rules are long thin runs of ink. In the sheared frame a
    tilted rule is straight, so a morphological opening with a long line
-   (``minimum_filter1d`` then ``maximum_filter1d``, linear time whatever the
-   length) finds it: horizontal rules longer than several text heights,
+   (``minimum_filter1d`` then ``maximum_filter1d``'s pixels, computed from the
+   starts and stops of the runs of ink) finds it: horizontal rules longer than several text heights,
    vertical rules much taller than the writing, and the short walls of comb
    boxes (vertical runs that join a horizontal rule at both ends). Ink that
    crosses a rule (a stroke drawn through it) is given back.
