@@ -12,8 +12,8 @@ The steps, on a grey page (float32, 0 = black) at working size:
    coordinates, and every box stays in the page's own pixels.
 3. **Rules.** Printed rules are long thin runs of ink. In the sheared frame a
    tilted rule is straight, so a morphological opening with a long line
-   (``minimum_filter1d`` then ``maximum_filter1d``, linear time whatever the
-   length) finds it: horizontal rules longer than several text heights,
+   (``minimum_filter1d`` then ``maximum_filter1d``'s pixels, computed from the
+   starts and stops of the runs of ink) finds it: horizontal rules longer than several text heights,
    vertical rules much taller than the writing, and the short walls of comb
    boxes (vertical runs that join a horizontal rule at both ends). Ink that
    crosses a rule (a stroke drawn through it) is given back.
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from digitrec.vision.normalize import InkMap, _background, ink_map
+from digitrec.vision.normalize import InkMap, _background, _grow, ink_map
 from digitrec.vision.quantile import median, percentiles
 
 __all__ = ["FIELD_GAP", "Cell", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
@@ -202,7 +202,8 @@ def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
         sharpest; positive when lines fall to the right in image coordinates
         (y grows downwards). 0.0 when there is too little ink to tell.
     """
-    ys, xs = np.nonzero(mask)
+    # np.nonzero's coordinates, from the flat indices (np.nonzero is ten times slower on a page).
+    ys, xs = np.divmod(np.flatnonzero(mask), mask.shape[1])
     if ys.size < 50:
         return 0.0
     if ys.size > 60_000:  # a regular subsample keeps the profile's shape
@@ -249,6 +250,55 @@ def _unshear_rows(sheared: np.ndarray, shifts: np.ndarray, pad: int, h: int) -> 
     return out
 
 
+def _row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of True along each row of a bool image: ``(row, start, stop)``, stop exclusive.
+
+    In raster order. The changes between neighbours, with a False column on
+    either side, alternate between a run's start and its stop in every row.
+    """
+    h, w = mask.shape
+    if w == 0:
+        return (np.zeros(0, np.int64),) * 3  # type: ignore[return-value]
+    changes = np.empty((h, w + 1), bool)  # np.diff with a False column prepended and appended
+    changes[:, 0], changes[:, w] = mask[:, 0], mask[:, w - 1]
+    np.not_equal(mask[:, 1:], mask[:, :-1], out=changes[:, 1:w])
+    row, col = np.divmod(np.flatnonzero(changes), w + 1)
+    return row[0::2], col[0::2], col[1::2]
+
+
+def _paint(shape: tuple[int, int], row: np.ndarray, start: np.ndarray, stop: np.ndarray):
+    """A bool image of ``shape``, True on the given runs along rows (see :func:`_row_runs`)."""
+    out = np.zeros(shape, bool)
+    lengths = stop - start
+    total = int(lengths.sum())
+    if total:
+        # Flat index of every pixel of every run: its run's first pixel plus its rank in the run.
+        shift = row * shape[1] + start - (np.cumsum(lengths) - lengths)
+        out.ravel()[np.arange(total) + np.repeat(shift, lengths)] = True
+    return out
+
+
+def _open_rows(mask: np.ndarray, length: int) -> np.ndarray:
+    """``maximum_filter1d(minimum_filter1d(mask, length), length)`` along rows, from the runs.
+
+    The same pixels as scipy's filters (mode ``reflect``) for ``length`` up to
+    the row's width: a reflected pixel lies inside the window anyway, so the
+    windows are clipped to the row. A run keeps its pixels when it holds a
+    whole window: it is at least ``length`` long, or at least the part of a
+    window inside the row where it touches an end. A window of even length
+    has one pixel more on its left, so the max filter misses the first pixel
+    of a run that starts inside the row.
+    """
+    w = mask.shape[1]
+    before = length // 2
+    after = length - 1 - before
+    row, start, stop = _row_runs(mask)
+    left, right = start == 0, stop == w
+    ok = (stop - start >= length) | (left & (stop > after)) | (right & (w - start > before))
+    start = np.where(left, start, start + (before - after))
+    return _paint(mask.shape, row[ok], start[ok], stop[ok])
+
+
 def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     """Opening with a ``length``-long line along ``axis``: straight runs of at least that length.
 
@@ -256,12 +306,25 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     first thickened by one pixel across the run; the result is then limited to
     the ink itself.
     """
-    across = 1 - axis
-    thick = ndimage.maximum_filter1d(mask.astype(np.uint8), 3, axis=across)
-    opened = ndimage.maximum_filter1d(
-        ndimage.minimum_filter1d(thick, length, axis=axis), length, axis=axis
-    )
+    if axis == 0:
+        return _runs(mask.T, length, 1).T
+    thick = mask.copy()  # a max filter of 3 across (edges add nothing to a max)
+    thick[1:] |= mask[:-1]
+    thick[:-1] |= mask[1:]
+    if length <= mask.shape[1]:
+        return _open_rows(thick, length) & mask
+    # Windows longer than the row: scipy's reflection reaches outside the window.
+    thick = thick.astype(np.uint8)
+    opened = ndimage.maximum_filter1d(ndimage.minimum_filter1d(thick, length, axis=1), length, 1)
     return opened.astype(bool) & mask
+
+
+def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of a bool image's True pixels (None when there are none)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
 def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int) -> np.ndarray:
@@ -276,31 +339,46 @@ def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int)
     """
     if not horiz.any():  # no horizontal rule, no comb box
         return np.zeros_like(vert)
-    # One label per run of one column (a one-pixel gap closed: blur and noise break a run).
-    closed = ndimage.binary_closing(vert, np.ones((3, 1), bool)) | vert
-    labels, n = ndimage.label(closed, np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], bool))
-    if n == 0:
-        return np.zeros_like(vert)
+    # Worked on transposed (the callers' arrays are transposed views): a column is a row.
+    up, hz = vert.T, horiz.T
+    # The runs of each column (a gap of a pixel or two closed: blur and noise break a run).
+    closed = up.copy()
+    closed[:, 1:] |= up[:, :-1]
+    closed[:, :-1] |= up[:, 1:]
+    closed[:, 1:-1] = closed[:, :-2] & closed[:, 1:-1] & closed[:, 2:]
+    closed[:, [0, -1]] = False  # binary_closing erodes with paper outside the image
+    x, y0, y1 = _row_runs(closed | up)
     # A wall's run goes on into both rules (it is printed across them); a stroke that
-    # merely comes close to them, however close, stops short.
-    keep = np.zeros(n + 1, bool)
-    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-        y0, y1, x = sl[0].start, sl[0].stop, sl[1].start
-        xs = slice(max(0, x - 1), x + 2)  # a rule's opened run may stop a column short
-        ends = horiz[y0 : y0 + 2, xs].any() and horiz[max(0, y1 - 2) : y1, xs].any()
-        keep[i] = ends and y1 - y0 >= length and not horiz[(y0 + y1) // 2, x]
-    cols = keep[labels] & vert
+    # merely comes close to them, however close, stops short. A rule's opened run may
+    # stop a column short of the wall: a column either side counts.
+    near = hz.copy()
+    near[1:] |= hz[:-1]
+    near[:-1] |= hz[1:]
+    top, bottom = near.copy(), near.copy()
+    top[:, :-1] |= near[:, 1:]  # the run's first row or the next
+    bottom[:, 1:] |= near[:, :-1]  # its last row or the one before
+    keep = top[x, y0] & bottom[x, y1 - 1] & (y1 - y0 >= length) & ~hz[x, (y0 + y1) // 2]
+    cols_up = _paint(up.shape, x[keep], y0[keep], y1[keep]) & up
+    box = _box(cols_up)
+    if box is None:
+        return cols_up.T
     # A wall is a few columns wide; a wider block is ink that fills a box (a blot), not a wall.
-    blocks, _ = ndimage.label(cols, np.ones((3, 3), bool))
+    blocks, n = ndimage.label(cols_up[box], np.ones((3, 3), bool))
+    wide = np.zeros(n + 1, bool)
     for i, sl in enumerate(ndimage.find_objects(blocks), start=1):
-        if sl[1].stop - sl[1].start > 0.25 * text_h + 3:
-            cols[sl] &= blocks[sl] != i
+        wide[i] = sl[0].stop - sl[0].start > 0.25 * text_h + 3
+    cols_up[box] &= ~wide[blocks]
+    # Labelled in the page's frame: their order decides ties in the comb's grid.
+    cols_up[box] = _on_grid(cols_up[box].T, box[0].start).T
     # A pixel either side: the wall's soft edge.
-    return ndimage.binary_dilation(_on_grid(cols), np.ones((1, 3), bool)) & vert
+    walls = cols_up.copy()
+    walls[1:] |= cols_up[:-1]
+    walls[:-1] |= cols_up[1:]
+    return (walls & up).T
 
 
-def _on_grid(walls: np.ndarray) -> np.ndarray:
-    """The walls that stand where their comb's boxes put walls.
+def _on_grid(walls: np.ndarray, x0: int = 0) -> np.ndarray:
+    """The walls that stand where their comb's boxes put walls (``walls``' first column is ``x0``).
 
     Walls side by side over the same rows are one comb; a stroke of a digit
     that passed for a wall (one written the full height of its box) stands
@@ -311,7 +389,7 @@ def _on_grid(walls: np.ndarray) -> np.ndarray:
     if n < 3:
         return walls
     spans = [
-        (sl[1].start + (sl[1].stop - sl[1].start) / 2, sl[0].start, sl[0].stop)
+        (x0 + sl[1].start + (sl[1].stop - sl[1].start) / 2, sl[0].start, sl[0].stop)
         for sl in ndimage.find_objects(labels)
     ]
     groups: list[list[int]] = []
@@ -430,14 +508,30 @@ def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, low=None):
         rules |= _unshear_rows(vert, vshifts, vpad, w).T
         if walls.any():
             # The rules of the combs: near their walls (a pitch either side at most).
-            reach = 2 * int(1.5 * text_h) + 1
-            rules |= horiz & ndimage.maximum_filter(walls, size=(7, reach))
+            rules |= horiz & _near_walls(walls, 2 * int(1.5 * text_h) + 1)
     if not rules.any():
         return rules, walls
-    rules = ndimage.binary_dilation(rules, iterations=1) & faint | rules
+    rules = _grow(rules) & faint | rules
     # Give back strokes that cross a rule (ink right above and right below it);
     # ink that only sits on a rule stays separate from it.
     return rules & ~_vertical_strokes(faint & ~rules, rules), walls
+
+
+def _near_walls(walls: np.ndarray, reach: int) -> np.ndarray:
+    """``ndimage.maximum_filter(walls, size=(7, reach))``, filtered only around the walls.
+
+    Elsewhere no window holds a wall; at the edges of the region, as at the
+    image's, the filter's reflected pixels lie inside the window anyway.
+    """
+    out = np.zeros_like(walls)
+    rows, cols = _box(walls)  # type: ignore[misc]
+    h, w = walls.shape
+    region = (
+        slice(max(0, rows.start - 4), min(h, rows.stop + 4)),
+        slice(max(0, cols.start - reach // 2 - 1), min(w, cols.stop + reach // 2 + 1)),
+    )
+    out[region] = ndimage.maximum_filter(walls[region], size=(7, reach))
+    return out
 
 
 def _vertical_strokes(rest: np.ndarray, rules: np.ndarray) -> np.ndarray:
@@ -467,13 +561,10 @@ class _Comps:
     @classmethod
     def of(cls, mask: np.ndarray, ink: InkMap | None = None) -> _Comps:
         """The components of ``mask``; of ``ink.mask`` (the same) from ``ink``'s cache."""
-        if ink is not None:
-            labels, n, boxes, area = ink.parts()
-        else:
+        if ink is None:
             labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
-            boxes = ndimage.find_objects(labels)
-            # Counted over the ink only (labels are 0 elsewhere): a third of the work.
-            area = np.bincount(labels[mask], minlength=n + 1)[1:]
+            return cls(labels, *_extents(labels, n, mask))
+        labels, n, boxes, area = ink.parts()
         geo = np.array(
             [(b[0].start, b[0].stop, b[1].start, b[1].stop) for b in boxes], np.int64
         ).reshape(n, 4)
@@ -486,6 +577,26 @@ class _Comps:
     @property
     def w(self) -> np.ndarray:
         return self.x1 - self.x0
+
+
+def _extents(labels: np.ndarray, n: int, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows ``y0, y1``, columns ``x0, x1`` (stops exclusive) and pixel count of each label.
+
+    :func:`scipy.ndimage.find_objects`' boxes, from the ink's pixels alone
+    (``mask``, where ``labels`` is not 0): find_objects reads every pixel of
+    the page, which costs it about five times as much.
+    """
+    h, w = labels.shape
+    flat = np.flatnonzero(mask)
+    ids = labels.ravel()[flat] - 1
+    ys, xs = np.divmod(flat, w)
+    y0, x0 = np.full(n, h, np.int64), np.full(n, w, np.int64)
+    y1, x1 = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    np.minimum.at(y0, ids, ys)
+    np.maximum.at(y1, ids, ys + 1)
+    np.minimum.at(x0, ids, xs)
+    np.maximum.at(x1, ids, xs + 1)
+    return y0, y1, x0, x1, np.bincount(ids, minlength=n)
 
 
 def _text_height(c: _Comps) -> float:
@@ -705,13 +816,15 @@ def _wall_positions(walls: np.ndarray, min_gap: float) -> list[tuple[float, int,
     Pieces of one wall (broken where a stroke crosses it) closer than
     ``min_gap`` columns, and less than that apart along it, are one wall.
     """
-    if not walls.any():
+    box = _box(walls)
+    if box is None:
         return []
-    labels, _ = ndimage.label(walls, structure=np.ones((3, 3), bool))
+    labels, _ = ndimage.label(walls[box], structure=np.ones((3, 3), bool))
+    (y, _), (x, _) = ((b.start, b.stop) for b in box)
     found = []
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         xs = np.nonzero(labels[sl] == i)[1]
-        found.append([sl[1].start + float(xs.mean()), sl[0].start, sl[0].stop])
+        found.append([x + sl[1].start + float(xs.mean()), y + sl[0].start, y + sl[0].stop])
     found.sort()
     out: list[list] = []
     for x, y0, y1 in found:
@@ -736,17 +849,7 @@ def _grid(xs: np.ndarray, lh: float) -> tuple[float, float, int] | None:
     says where the boxes are. Refined by least squares on the walls it takes.
     None when no grid takes two walls.
     """
-    best: tuple[int, float, float] | None = None
-    for i in range(xs.size):
-        for j in range(i + 1, xs.size):
-            d = xs[j] - xs[i]
-            for m in range(max(1, math.ceil(d / (3 * lh))), int(d / (0.6 * lh)) + 1):
-                pitch = d / m
-                k = np.rint((xs - xs[i]) / pitch)
-                hit = np.abs(xs - xs[i] - k * pitch) <= max(2.0, 0.12 * pitch)
-                score = (int(hit.sum()), pitch, float(xs[i]))
-                if best is None or score[:2] > best[:2]:
-                    best = score
+    best = _best_pitch(xs, lh)
     if best is None or best[0] < 2:
         return None
     n, pitch, anchor = best
@@ -754,6 +857,32 @@ def _grid(xs: np.ndarray, lh: float) -> tuple[float, float, int] | None:
     hit = np.abs(xs - anchor - k * pitch) <= max(2.0, 0.12 * pitch)
     pitch, x0 = np.polyfit(k[hit], xs[hit], 1) if np.unique(k[hit]).size > 1 else (pitch, anchor)
     return float(x0), float(pitch), n
+
+
+def _best_pitch(xs: np.ndarray, lh: float) -> tuple[int, float, float] | None:
+    """The grid of :func:`_grid` before refinement: ``(walls taken, pitch, anchor)``.
+
+    Every grid anchored on a wall ``i`` whose pitch divides its distance to a
+    later wall ``j`` into ``m`` boxes is scored at once (walls within its
+    tolerance); the best takes the most walls, then has the widest pitch, and
+    of equals the first in the order ``i``, ``j``, ``m``.
+    """
+    anchors, pitches = [], []
+    for i in range(xs.size):
+        for j in range(i + 1, xs.size):
+            d = xs[j] - xs[i]
+            ms = np.arange(max(1, math.ceil(d / (3 * lh))), int(d / (0.6 * lh)) + 1)
+            anchors.append(np.full(ms.size, i))
+            pitches.append(d / ms)
+    if not anchors or not sum(p.size for p in pitches):
+        return None
+    i, pitch = np.concatenate(anchors), np.concatenate(pitches)
+    off = xs[None, :] - xs[i][:, None]
+    k = np.rint(off / pitch[:, None])
+    hits = (np.abs(off - k * pitch[:, None]) <= np.maximum(2.0, 0.12 * pitch)[:, None]).sum(axis=1)
+    top = hits == hits.max()
+    first = int(np.flatnonzero(top & (pitch == pitch[top].max()))[0])
+    return int(hits[first]), float(pitch[first]), float(xs[i[first]])
 
 
 def _comb_cells(
@@ -813,7 +942,10 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     mine = np.isin(comps.labels[y0:y1, x0:x1], np.asarray(members) + 1)
     taken = rules[y0:y1, x0:x1] & ink.mask[y0:y1, x0:x1]
     line = (taken.mean(axis=1) >= 0.6)[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
-    mine |= taken & ~line & ndimage.binary_dilation(mine, iterations=m)
+    near = mine
+    for _ in range(m):
+        near = _grow(near)
+    mine |= taken & ~line & near
     ys, xs = np.nonzero(mine)
     a, b, c, d = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     region = np.where(line, 0.0, ink.ink[y0:y1, x0:x1])[a:b, c:d].astype(np.float32)
@@ -852,8 +984,8 @@ def _crop(
     x0, y0, x1, y1 = window
     region = gray[y0:y1, x0:x1].copy()
     mine = np.isin(c.labels[y0:y1, x0:x1], np.asarray(members) + 1)
-    own = ndimage.binary_dilation(mine, iterations=2)
-    erase = ndimage.binary_dilation(faint[y0:y1, x0:x1] & ~mine, iterations=1) & ~own
+    own = _grow(_grow(mine))
+    erase = _grow(faint[y0:y1, x0:x1] & ~mine) & ~own
     if erase.any():
         region[erase] = float(median(region))
     return region
@@ -862,12 +994,22 @@ def _crop(
 def _pool(mask: np.ndarray, f: int) -> np.ndarray:
     """``f`` x ``f`` max pooling: a thin rule stays (at least) one pixel thick."""
     h, w = mask.shape
-    m = np.pad(mask, ((0, -h % f), (0, -w % f)))
-    out = np.zeros((m.shape[0] // f, m.shape[1] // f), bool)
+    out = np.zeros((-(-h // f), -(-w // f)), bool)
     for dy in range(f):  # f * f strided ORs: far faster than any() over a 4-d view
         for dx in range(f):
-            out |= m[dy::f, dx::f]
+            part = mask[dy::f, dx::f]  # the last block's row or column may be missing
+            out[: part.shape[0], : part.shape[1]] |= part
     return out
+
+
+def _unpool(m: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel of ``m`` as an ``f`` x ``f`` block, cut to ``shape`` (undoes :func:`_pool`'s
+    scale): ``np.repeat`` along both axes."""
+    out = np.empty((m.shape[0] * f, m.shape[1] * f), m.dtype)
+    for dy in range(f):  # f * f strided copies: far faster than a 4-d broadcast
+        for dx in range(f):
+            out[dy::f, dx::f] = m
+    return out[: shape[0], : shape[1]]
 
 
 def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
@@ -878,10 +1020,10 @@ def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
     passes here and there, but never makes a straight run as long as a rule.
     """
     paper = gray if ink.dark_ink else 1.0 - gray
-    bg = np.maximum(_background(paper), 0.02)
+    # The ink map's own estimate when it has one (the same values: the same paper).
+    bg = np.maximum(_background(paper), 0.02) if ink.paper is None else ink.paper
     level = (1.0 - RULE_CONTRAST) * float(np.median(paper[::4, ::4] / bg[::4, ::4]))
-    bg *= level
-    return ink.mask | (paper < bg)
+    return ink.mask | (paper < bg * level)
 
 
 def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low: Callable):
@@ -898,8 +1040,8 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low
     comps = _Comps.of(_pool(mask, f)) if f > 1 else _Comps.of(mask, ink)
     text_h = _text_height(comps)
     if f == 1 or text_h < 14:
-        if f > 1:
-            comps = _Comps.of(mask, ink)
+        if f > 1:  # a page of small writing (the page's labels: none are shared with a reader)
+            comps = _Comps.of(mask)
             text_h = _text_height(comps)
         if not (_may_hold_rules(faint, text_h) or _may_hold_rules(low(), text_h)):
             return none, none, comps
@@ -910,7 +1052,7 @@ def _rules_pooled(faint: np.ndarray, ink: InkMap, skew: Callable[[], float], low
     h, w = faint.shape
     light = low()
     rules, walls = (
-        np.repeat(np.repeat(m, f, axis=0), f, axis=1)[:h, :w] & light
+        _unpool(m, f, (h, w)) & light if m.any() else np.zeros((h, w), bool)
         for m in _rules_and_walls(pooled, skew(), text_h, _pool(light, f))
     )
     return rules, walls, None

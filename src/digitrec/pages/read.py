@@ -37,7 +37,7 @@ from digitrec.errors import InputError
 from digitrec.pages.documents import Page, iter_pages
 from digitrec.pages.layout import Cell, Layout, Line, find_lines
 from digitrec.pages.result import CharResult, LineResult, PageResult
-from digitrec.vision.io import Loaded, load_image, reduce
+from digitrec.vision.io import Loaded, load_image, reduce, to_float
 
 __all__ = [
     "PAGE_PIXELS",
@@ -348,7 +348,7 @@ def _working(loaded: Loaded, max_pixels: int) -> tuple[np.ndarray, float]:
             img = reduce(Image.fromarray((gray * 255 + 0.5).astype(np.uint8), "L"), max_pixels)
             gray = np.asarray(img, np.float32) / 255.0
     else:
-        gray = np.asarray(reduce(loaded.full, max_pixels), np.float32) / 255.0
+        gray = to_float(reduce(loaded.full, max_pixels))
     return gray, loaded.size[0] / max(gray.shape[1], 1)
 
 
@@ -418,7 +418,8 @@ def read_page(
     if min(gray.shape) < 3:
         lay = Layout([], 0.0, gray > 2, 0.0, "tiny")
     else:  # at working size the layout and the one-line reader share one ink map
-        lay = find_lines(gray, ink=loaded.ink() if gray is loaded.gray else None)
+        shared = loaded.full is None and gray is loaded.gray  # (a page's is made on first use)
+        lay = find_lines(gray, ink=loaded.ink() if shared else None)
     one_line = len(lay.lines) <= 1 and not lay.rules.any()
     if isinstance(reader, AutoReader):
         reader = reader.one_line if one_line else reader.lines

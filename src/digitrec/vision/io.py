@@ -98,22 +98,32 @@ class Loaded:
     (:meth:`ink`): the page layout and the reader of a one-line page share it.
     """
 
-    __slots__ = ("_ink", "full", "gray", "offset", "scale", "size")
+    __slots__ = ("_gray", "_ink", "full", "offset", "scale", "size")
 
     def __init__(
         self,
-        gray: np.ndarray,
+        gray: np.ndarray | None,
         scale: float,
         size: tuple[int, int],
         full: Image.Image | None = None,
         offset: tuple[float, float] = (0.0, 0.0),
     ) -> None:
-        self.gray = gray
+        if gray is None and full is None:
+            raise ValueError("Loaded: gray may be left out only when full is given")
+        self._gray = gray
         self.scale = scale
         self.size = size
         self.full = full
         self.offset = offset
         self._ink: InkMap | None = None
+
+    @property
+    def gray(self) -> np.ndarray:
+        """The grey working copy; when only ``full`` was given, :func:`reduce` of it, made
+        on first use (a page laid out at its own, larger size may never need it)."""
+        if self._gray is None:
+            self._gray = to_float(reduce(self.full))  # type: ignore[arg-type]
+        return self._gray
 
     def ink(self) -> InkMap:
         """The ink map of ``gray`` (:func:`~digitrec.vision.normalize.ink_map`), computed once.
@@ -289,6 +299,21 @@ def _from_array(
     return Image.fromarray(np.ascontiguousarray(u8), mode), (w, h)
 
 
+def to_float(img: Image.Image) -> np.ndarray:
+    """float32 grey in [0, 1] of a mode L image (``np.asarray(img, np.float32) / 255``)."""
+    out = np.asarray(img).astype(np.float32)
+    out /= 255.0  # in place: the same values, one pass fewer over a page
+    return out
+
+
+def _reduced_size(w: int, h: int, pixels: int) -> tuple[int, int]:
+    """The size :func:`reduce` gives a ``w`` x ``h`` image."""
+    if w * h <= pixels:
+        return w, h
+    f = (pixels / (w * h)) ** 0.5
+    return max(1, round(w * f)), max(1, round(h * f))
+
+
 def reduce(img: Image.Image, pixels: int = WORK_PIXELS) -> Image.Image:
     """Shrink a grey (mode L) image to at most ``pixels`` pixels by area averaging.
 
@@ -298,9 +323,7 @@ def reduce(img: Image.Image, pixels: int = WORK_PIXELS) -> Image.Image:
     w, h = img.size
     if w * h <= pixels:
         return img
-    f = (pixels / (w * h)) ** 0.5
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
+    return img.resize(_reduced_size(w, h, pixels), Image.Resampling.BOX, reducing_gap=2.0)
 
 
 def _finish(img: Image.Image, size: tuple[int, int]) -> Loaded:
@@ -310,12 +333,11 @@ def _finish(img: Image.Image, size: tuple[int, int]) -> Loaded:
         flat = Image.fromarray((to_gray(flat) * 255.0 + 0.5).astype(np.uint8), "L")
     w, h = flat.size
     if w * h <= WORK_PIXELS:
-        return Loaded(np.asarray(flat, np.float32) / 255.0, size[0] / w, size)
-    small = reduce(flat)
-    gray = np.asarray(small, np.float32) / 255.0
+        return Loaded(to_float(flat), size[0] / w, size)
     # Our own copy: the caller closes the file-backed image it came from.
     full = flat.copy() if flat is img else flat
-    return Loaded(gray, size[0] / small.width, size, full=full)
+    # The working copy is reduced on first use (Loaded.gray).
+    return Loaded(None, size[0] / _reduced_size(w, h, WORK_PIXELS)[0], size, full=full)
 
 
 def load_image(source: Any, *, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Loaded:

@@ -20,6 +20,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
+from digitrec.vision.blur import gaussian_blur, upsample_bilinear
 from digitrec.vision.quantile import median, percentiles
 from digitrec.vision.segment import bounds
 
@@ -56,6 +57,9 @@ class InkMap:
     dark_ink: bool
     reason: str | None = None
     _parts: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    #: The paper's brightness under the ink (:func:`_background`, at least 0.02), for
+    #: the page layout's search for faint rules; None when not computed.
+    paper: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def parts(self) -> tuple[np.ndarray, int, list, np.ndarray]:
         """The 8-connected components of ``mask``, computed once.
@@ -129,10 +133,8 @@ def _background(paper_bright: np.ndarray) -> np.ndarray:
     small = ndimage.gaussian_filter(small, 1.5, mode="nearest")
     if f == 1:
         return small[:h, :w]
-    up = Image.fromarray(small.astype(np.float32), "F").resize(
-        (small.shape[1] * f, small.shape[0] * f), Image.Resampling.BILINEAR
-    )
-    return np.asarray(up)[:h, :w]
+    # Pillow's bilinear enlargement by f, cut to the image.
+    return upsample_bilinear(small, f, (h, w))
 
 
 def ink_map(gray: np.ndarray) -> InkMap:
@@ -159,15 +161,17 @@ def ink_map(gray: np.ndarray) -> InkMap:
     # (no tail either way) keeps the usual dark-ink reading.
     dark_ink = not (hi - med > 2.0 * (med - lo))
     paper_bright = gray if dark_ink else 1.0 - gray
-    bg = _background(paper_bright)
+    paper = np.maximum(_background(paper_bright), 0.02)
     # Lighting multiplies paper and ink alike: the ratio to the local paper cancels it.
-    ratio = paper_bright / np.maximum(bg, 0.02)
+    ratio = paper_bright / paper
     # bg follows the paper's brightest pixels; the median (paper) is the true zero.
     ratio /= max(float(median(_sample(ratio))), 0.05)
-    ink = np.clip(1.0 - ratio, 0.0, 1.0).astype(np.float32)
+    # In place (a page is a million pixels): the values of np.clip(1.0 - ratio, 0.0, 1.0).
+    np.subtract(1.0, ratio, out=ratio)
+    ink = np.clip(ratio, 0.0, 1.0, out=ratio).astype(np.float32, copy=False)
     # Pixel-noise suppression only: digits may be small on a large page.
     sigma = 0.8
-    smooth = ndimage.gaussian_filter(ink, sigma, mode="nearest")
+    smooth = gaussian_blur(ink, sigma)
     peak = float(smooth.max())
     # Pixel noise that survives smoothing sets the floor for what counts as ink.
     sample = _sample(smooth)
@@ -186,8 +190,12 @@ def ink_map(gray: np.ndarray) -> InkMap:
     # Stretch so that the stroke core is 1 and the paper 0, like MNIST.
     core = float(percentiles(smooth[mask], 90)) if mask.any() else peak
     lo_cut = 0.35 * t
-    ink = np.clip((smooth - lo_cut) / max(core - lo_cut, 1e-3), 0.0, 1.0).astype(np.float32)
-    return InkMap(ink, mask, dark_ink, None if mask.any() else "no ink found")
+    ink = smooth - lo_cut  # float32, stretched in place
+    ink /= max(core - lo_cut, 1e-3)
+    np.clip(ink, 0.0, 1.0, out=ink)
+    out = InkMap(ink, mask, dark_ink, None if mask.any() else "no ink found")
+    out.paper = paper
+    return out
 
 
 def _grow(m: np.ndarray) -> np.ndarray:
