@@ -323,7 +323,7 @@ def test_readyz_503_until_warmed_up() -> None:
         reader.gate.set()
         wait_ready(c)
         assert c.get("/readyz").json() == {"status": "ready", "model": "fake"}
-        assert reader.calls[0]["size"] == (56, 56)  # the start-up read's tiny image
+        assert reader.calls[0]["size"] == (640, 420)  # the start-up read's small page
         text = c.get("/metrics").text
         assert metric(text, "digitrec_ready") == 1
         assert metric(text, "digitrec_reads_total") == 0  # the warm-up is not a read

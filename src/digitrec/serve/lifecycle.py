@@ -1,8 +1,9 @@
 """Start-up and shut-down: warm-up and readiness, and uvicorn with a graceful drain.
 
-At start-up the service reads one tiny image in the background (the first
-read pays for onnxruntime's and numba's lazy set-up); ``/readyz`` answers 200
-only once it has, so a load balancer sends no traffic to a cold process.
+At start-up the service reads one small page in the background (the first
+read pays for onnxruntime's and numba's lazy set-up, and a page of several
+lines for the line model and the page kernels); ``/readyz`` answers 200 only
+once it has, so a load balancer sends no traffic to a cold process.
 ``/healthz`` answers as long as the process runs.
 
 On SIGTERM, :func:`run_server` stops accepting connections, lets the requests
@@ -29,11 +30,20 @@ log = logging.getLogger("digitrec.serve")
 
 
 def warm_up_image() -> bytes:
-    """A 56 x 56 PNG of one dark stroke on white: a "1", cheap to read."""
+    """A 640 x 420 PNG page of two lines of strokes ("11" over "111"), cheap to read.
+
+    Page-sized (above :data:`digitrec.vision.blur.COMPILED_PIXELS`) and of two
+    lines, so that the default reader goes through the page layout, its
+    compiled kernels and the line model, as the first real page would.
+    """
     from PIL import Image, ImageDraw
 
-    image = Image.new("L", (56, 56), 255)
-    ImageDraw.Draw(image).line([(28, 10), (28, 46)], fill=0, width=6)
+    image = Image.new("L", (640, 420), 255)
+    draw = ImageDraw.Draw(image)
+    for top, count in ((60, 2), (240, 3)):
+        for k in range(count):
+            x = 80 + 60 * k
+            draw.line([(x, top), (x, top + 90)], fill=0, width=8)
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
