@@ -15,7 +15,7 @@ from PIL import Image
 from scipy import ndimage
 
 from digitrec.vision.io import load_image
-from digitrec.vision.normalize import _centre_of_mass, _grow, _shrink
+from digitrec.vision.normalize import _centre_of_mass, _shrink, grow
 from digitrec.vision.segment import _of
 
 
@@ -28,7 +28,7 @@ def masks(n: int, seed: int = 0):
 
 def test_grow_and_shrink_are_scipys_binary_dilation_and_erosion() -> None:
     for m in masks(2000):
-        np.testing.assert_array_equal(_grow(m), ndimage.binary_dilation(m, iterations=1))
+        np.testing.assert_array_equal(grow(m), ndimage.binary_dilation(m, iterations=1))
         np.testing.assert_array_equal(_shrink(m), ndimage.binary_erosion(m))
 
 
@@ -140,7 +140,7 @@ def test_background_is_the_padded_block_max_and_grey_closing() -> None:
             a = np.round(a * 4).astype(np.float32) / 4  # flat areas: ties everywhere
         if k % 4 == 0:
             a = a[:, ::-1]  # not contiguous
-        np.testing.assert_array_equal(normalize._background(a), reference(a))
+        np.testing.assert_array_equal(normalize.paper_background(a), reference(a))
 
 
 def test_skew_profile_scores_are_the_plain_expressions() -> None:

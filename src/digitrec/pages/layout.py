@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from digitrec.vision.normalize import InkMap, _background, _grow, ink_map
+from digitrec.vision.normalize import InkMap, grow, ink_map, paper_background
 from digitrec.vision.quantile import median, percentiles
 
 __all__ = ["FIELD_GAP", "Cell", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
@@ -511,7 +511,7 @@ def _rules_and_walls(faint: np.ndarray, skew: float, text_h: float, low=None):
             rules |= horiz & _near_walls(walls, 2 * int(1.5 * text_h) + 1)
     if not rules.any():
         return rules, walls
-    rules = _grow(rules) & faint | rules
+    rules = grow(rules) & faint | rules
     # Give back strokes that cross a rule (ink right above and right below it);
     # ink that only sits on a rule stays separate from it.
     return rules & ~_vertical_strokes(faint & ~rules, rules), walls
@@ -944,7 +944,7 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     line = (taken.mean(axis=1) >= 0.6)[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
     near = mine
     for _ in range(m):
-        near = _grow(near)
+        near = grow(near)
     mine |= taken & ~line & near
     ys, xs = np.nonzero(mine)
     a, b, c, d = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
@@ -984,8 +984,8 @@ def _crop(
     x0, y0, x1, y1 = window
     region = gray[y0:y1, x0:x1].copy()
     mine = np.isin(c.labels[y0:y1, x0:x1], np.asarray(members) + 1)
-    own = _grow(_grow(mine))
-    erase = _grow(faint[y0:y1, x0:x1] & ~mine) & ~own
+    own = grow(grow(mine))
+    erase = grow(faint[y0:y1, x0:x1] & ~mine) & ~own
     if erase.any():
         region[erase] = float(median(region))
     return region
@@ -1021,7 +1021,7 @@ def _rule_ink(gray: np.ndarray, ink: InkMap) -> np.ndarray:
     """
     paper = gray if ink.dark_ink else 1.0 - gray
     # The ink map's own estimate when it has one (the same values: the same paper).
-    bg = np.maximum(_background(paper), 0.02) if ink.paper is None else ink.paper
+    bg = np.maximum(paper_background(paper), 0.02) if ink.paper is None else ink.paper
     level = (1.0 - RULE_CONTRAST) * float(np.median(paper[::4, ::4] / bg[::4, ::4]))
     return ink.mask | (paper < bg * level)
 

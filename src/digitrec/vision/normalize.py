@@ -24,7 +24,7 @@ from digitrec.vision.blur import gaussian_blur, upsample_bilinear
 from digitrec.vision.quantile import median, percentiles
 from digitrec.vision.segment import bounds
 
-__all__ = ["InkMap", "ink_map", "to_mnist"]
+__all__ = ["InkMap", "grow", "ink_map", "paper_background", "to_mnist"]
 
 #: Ink must be at least this much darker than the paper (relative) to count.
 MIN_CONTRAST = 0.12
@@ -57,7 +57,7 @@ class InkMap:
     dark_ink: bool
     reason: str | None = None
     _parts: tuple | None = field(default=None, init=False, repr=False, compare=False)
-    #: The paper's brightness under the ink (:func:`_background`, at least 0.02), for
+    #: The paper's brightness under the ink (:func:`paper_background`, at least 0.02), for
     #: the page layout's search for faint rules; None when not computed.
     paper: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -112,13 +112,23 @@ def _block_max(a: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _background(paper_bright: np.ndarray) -> np.ndarray:
-    """Smooth estimate of the paper's brightness under the ink (same shape).
+def paper_background(paper_bright: np.ndarray) -> np.ndarray:
+    """Smooth estimate of the paper's brightness under the ink.
 
     Block maxima at low resolution keep the paper and drop thin dark strokes; a
     grey closing then removes what is left of the digits, and a blur smooths the
     result. Working at ~24-48 px on the short side keeps this well under a
     millisecond for any image size.
+
+    Parameters
+    ----------
+    paper_bright : numpy.ndarray
+        float32 (h, w) image in which the paper is bright (dark ink on it).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (h, w) brightness of the paper alone.
     """
     h, w = paper_bright.shape
     f = max(1, min(h, w) // 24)
@@ -161,7 +171,7 @@ def ink_map(gray: np.ndarray) -> InkMap:
     # (no tail either way) keeps the usual dark-ink reading.
     dark_ink = not (hi - med > 2.0 * (med - lo))
     paper_bright = gray if dark_ink else 1.0 - gray
-    paper = np.maximum(_background(paper_bright), 0.02)
+    paper = np.maximum(paper_background(paper_bright), 0.02)
     # Lighting multiplies paper and ink alike: the ratio to the local paper cancels it.
     ratio = paper_bright / paper
     # bg follows the paper's brightest pixels; the median (paper) is the true zero.
@@ -198,9 +208,23 @@ def ink_map(gray: np.ndarray) -> InkMap:
     return out
 
 
-def _grow(m: np.ndarray) -> np.ndarray:
-    """``ndimage.binary_dilation(m)`` (4-neighbour cross, once), by shifted ORs: same
-    pixels, without scipy's per-call overhead (it runs for every digit)."""
+def grow(m: np.ndarray) -> np.ndarray:
+    """A bool mask grown by one pixel up, down, left and right.
+
+    ``ndimage.binary_dilation(m)`` (4-neighbour cross, once), by shifted ORs:
+    the same pixels, without scipy's per-call overhead (it runs for every
+    digit, and for every line of a page).
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        bool (h, w) mask.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool (h, w), a new array.
+    """
     out = m.copy()
     out[1:] |= m[:-1]
     out[:-1] |= m[1:]
@@ -251,7 +275,7 @@ def to_mnist(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     y0, y1, x0, x1 = bounds(mask)
     m = mask[y0:y1, x0:x1]
     # Keep the soft edges next to the digit's own ink, nothing of its neighbours.
-    near = _grow(m)
+    near = grow(m)
     a = np.where(near, ink[y0:y1, x0:x1], 0.0).astype(np.float32)
     h, w = m.shape
     scale = BOX / max(h, w)
