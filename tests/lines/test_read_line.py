@@ -38,8 +38,10 @@ def test_separators_are_read(heldout_gen):
             spacing="normal",
             runs=[(number_text(rng, kind), True)],
         )
+    # the shipped model reads 15 of these 20 exactly, with a separator in all 20; the
+    # floors leave two lines for readings flipped by another CPU's kernels
     right = sum(a == b for a, b in out)
-    assert right >= 15, out
+    assert right >= 13, out
     assert sum(any(c in "-/.," for c in a) for a, _ in out) >= 18
 
 
@@ -51,8 +53,9 @@ def test_word_number_fields_give_the_number(heldout_gen):
         spacing="normal",
         runs=[("Total", False), ("12.50", True)],
     )
+    # the shipped model: 11 of 15 exactly, 12 with the right digits (floors: two lines' room)
     assert sum(a == "12.50" for a, _ in out) >= 6, out
-    assert sum(a.replace(".", "").replace(",", "") == "1250" for a, _ in out) >= 12, out
+    assert sum(a.replace(".", "").replace(",", "") == "1250" for a, _ in out) >= 10, out
 
 
 def test_letters_are_not_read_as_digits(heldout_gen):
@@ -151,12 +154,12 @@ def test_calibration_holds_on_fresh_training_distribution_lines(train_gen):
 def test_digits_only_reads_doubtful_strokes_as_digits(mnist):
     """Zip-code-like MNIST strings (validation digits, never t10k): the free reading
     sometimes calls a slanted 1 "/"; ``digits_only`` never reads a separator and
-    reads more strings right (77 of these 80 against 72 on the shipped model; the
-    floor leaves room for a line or two flipped by another CPU's kernels)."""
+    reads more strings right (190 of these 200 against 182 on the shipped model; the
+    floors leave room for a few lines flipped by another CPU's kernels)."""
     from digitrec.testing.synth import strings
 
     samples = strings(
-        mnist.train_images[-10000:], mnist.train_labels[-10000:], 80, seed=192, length=5
+        mnist.train_images[-10000:], mnist.train_labels[-10000:], 200, seed=192, length=5
     )
     free = [read_line(s.image).text for s in samples]
     only = [read_line(s.image, digits_only=True).text for s in samples]
@@ -164,7 +167,7 @@ def test_digits_only_reads_doubtful_strokes_as_digits(mnist):
     assert all(t.isdigit() or t == "" for t in only), only
     right_free = sum(a == t for a, t in zip(free, truth, strict=True))
     right_only = sum(a == t for a, t in zip(only, truth, strict=True))
-    assert right_only >= right_free + 2 and right_only >= 75, (right_free, right_only)
+    assert right_only >= right_free + 4 and right_only >= 186, (right_free, right_only)
     assert any(
         a == t and any(c in "-/.," for c in f) for a, f, t in zip(only, free, truth, strict=True)
     )
