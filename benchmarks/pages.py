@@ -66,7 +66,7 @@ from digitrec.lines.spec import training_fonts
 from digitrec.pages.layout import find_lines
 from digitrec.pages.read import PAGE_PIXELS, _working, make_line_reader, read_page
 from digitrec.testing.fonts import HELD_OUT_FONTS, held_out_fonts
-from digitrec.testing.pages import generate_page
+from digitrec.testing.pages import box_iou, generate_page
 from digitrec.vision.io import load_image
 from digitrec.vision.normalize import ink_map
 
@@ -74,19 +74,11 @@ WHITELIST = "0123456789-/.,"
 SEPARATORS = str.maketrans("", "", "-/.,")
 
 
-def iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    return ix * iy / max(aw * ah + bw * bh - ix * iy, 1)
-
-
 def _match(truth_boxes, boxes) -> list[int | None]:
     """For each true box, the index of the box with IoU >= 0.5 (best), else None."""
     out = []
     for t in truth_boxes:
-        scores = [iou(t, b) for b in boxes]
+        scores = [box_iou(t, b) for b in boxes]
         k = int(np.argmax(scores)) if scores else -1
         out.append(k if k >= 0 and scores[k] >= 0.5 else None)
     return out

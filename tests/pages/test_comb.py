@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from digitrec.pages.layout import _grid, find_lines
 from digitrec.pages.read import LineReader, SegmentReader, read_page
-from digitrec.testing.pages import generate_page
+from digitrec.testing.pages import box_iou, generate_page
 
 DARK = (70, 70, 70)
 LIGHT_BLUE = (140, 170, 215)  # the generator's ruling colour: faint once blurred
@@ -111,17 +111,9 @@ def test_generated_comb_lines_get_their_boxes(fonts):
         lay = find_lines(gray(page.image))
         for t in combs:
             total += 1
-            best = max(lay.lines, key=lambda ln: _overlap(ln.box, t.box))
+            best = max(lay.lines, key=lambda ln: box_iou(ln.box, t.box))
             found += len(best.cells) == len(t.expected)
         for ln in lay.lines:  # no other kind of line is taken for a comb
-            if not any(_overlap(ln.box, t.box) > 0.5 for t in combs):
+            if not any(box_iou(ln.box, t.box) > 0.5 for t in combs):
                 assert ln.cells == []
     assert total >= 8 and found >= 0.9 * total, (found, total)
-
-
-def _overlap(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    return ix * iy / max(aw * ah + bw * bh - ix * iy, 1)

@@ -8,16 +8,8 @@ import pytest
 from digitrec.errors import InputError
 from digitrec.pages.layout import estimate_skew, find_lines
 from digitrec.pages.read import LineReader, SegmentReader, make_line_reader, read_page
-from digitrec.testing.pages import generate_page
+from digitrec.testing.pages import box_iou, generate_page
 from digitrec.vision.read import read
-
-
-def iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    return ix * iy / (aw * ah + bw * bh - ix * iy)
 
 
 def gray(page) -> np.ndarray:
@@ -31,7 +23,7 @@ def test_every_line_found_in_reading_order(fonts, seed):
     assert len(lay.lines) == len(page.lines)
     # Reading order: the k-th truth line is the k-th line found, box for box.
     for truth, line in zip(page.lines, lay.lines, strict=True):
-        assert iou(truth.box, line.box) >= 0.5, (truth, line.box)
+        assert box_iou(truth.box, line.box) >= 0.5, (truth, line.box)
 
 
 @pytest.mark.parametrize("angle", [-5.0, -2.0, 3.0, 5.0])
@@ -73,7 +65,7 @@ def test_comb_walls_and_rules_never_read_as_digits(fonts, seed):
     expected = [t for t in page.lines if t.kind in ("comb", "separator", "digits")]
     got = {tuple(ln.box): ln.text for ln in result.lines}
     for truth in expected:
-        box = max(got, key=lambda b: iou(b, truth.box))
+        box = max(got, key=lambda b: box_iou(b, truth.box))
         digits = sum(ch.isdigit() for ch in truth.expected)
         assert len(got[box]) <= digits + 1, (truth.written, got[box])
         assert "-" not in got[box] or "-" in truth.expected

@@ -134,16 +134,6 @@ def _model_spec(model: str, local: bool) -> str:
     return model
 
 
-def _check_reader(reader: str) -> None:
-    from digitrec.pages.read import PAGE_READERS
-
-    if reader not in PAGE_READERS:
-        raise InputError(
-            f"reader: expected one of {', '.join(PAGE_READERS)}, found {reader!r}; "
-            "pass --reader auto (the default), segment, combined or ctc"
-        )
-
-
 def _check(
     batch_size: int,
     rows_per_part: int,
@@ -302,7 +292,9 @@ def run_batch(
         failure are written, so a rerun resumes after them.
     """
     _check(batch_size, rows_per_part, min_confidence, client, scheduler, workers)
-    _check_reader(reader)
+    from digitrec.pages.read import check_reader_name
+
+    check_reader_name(reader)  # before the cluster starts
     out = Path(out)
     done = done_paths(out)
     sink = PartSink(out, rows_per_part)

@@ -167,13 +167,13 @@ def read_batch(
         so it fails the job instead of filling it with error rows.
     """
     from digitrec.pages.each import read_each_document
-    from digitrec.pages.read import make_line_reader
+    from digitrec.pages.read import make_line_reader, reads_with_digit_model
     from digitrec.vision.isolate import ReadError
 
     line_reader = make_line_reader(
         reader,
         digits_only=digits_only,
-        model=worker_model(model) if reader in ("auto", "segment") else None,
+        model=worker_model(model) if reads_with_digit_model(reader) else None,
         max_digits=max_digits,
     )
     rows = [

@@ -161,14 +161,14 @@ def predict(
     """
     from digitrec.inputs import iter_inputs, no_images
     from digitrec.models import shared_model
+    from digitrec.pages.read import reads_with_digit_model
 
     check_reader(reader)
 
     files = list(iter_inputs(paths))  # paths only: cheap, and gives the total up front
     if not files:
         raise no_images(paths)
-    # only the segment reader (alone or in auto) reads with --model
-    loaded_model = shared_model(model) if reader in ("auto", "segment") else None
+    loaded_model = shared_model(model) if reads_with_digit_model(reader) else None
     if overlay is not None:
         overlay.mkdir(parents=True, exist_ok=True)
     entries = stream_results(

@@ -42,6 +42,7 @@ from scipy import ndimage
 
 from digitrec.vision.normalize import InkMap, grow, ink_map, paper_background
 from digitrec.vision.quantile import median, percentiles
+from digitrec.vision.segment import bounds
 
 __all__ = ["FIELD_GAP", "Cell", "Layout", "Line", "estimate_skew", "find_lines", "find_rules"]
 
@@ -321,10 +322,10 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
 
 def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
     """The bounding box of a bool image's True pixels (None when there are none)."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
+    if not mask.any():
         return None
-    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+    y0, y1, x0, x1 = bounds(mask)
+    return slice(y0, y1), slice(x0, x1)
 
 
 def _comb_walls(vert: np.ndarray, horiz: np.ndarray, text_h: float, length: int) -> np.ndarray:

@@ -31,13 +31,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from digitrec.errors import InputError
 from digitrec.pages.documents import Page, iter_pages
 from digitrec.pages.layout import Cell, Layout, Line, find_lines
 from digitrec.pages.result import CharResult, LineResult, PageResult
 from digitrec.vision.io import Loaded, load_image, reduce, to_float
+from digitrec.vision.normalize import grow, to_mnist
 
 __all__ = [
     "PAGE_PIXELS",
@@ -45,9 +45,11 @@ __all__ = [
     "AutoReader",
     "LineReader",
     "SegmentReader",
+    "check_reader_name",
     "make_line_reader",
     "read_document",
     "read_page",
+    "reads_with_digit_model",
 ]
 
 #: Pages are laid out at most this many pixels (a letter page at about 120 dpi).
@@ -205,6 +207,20 @@ class AutoReader:
         return self.one_line(image, min_confidence=min_confidence)
 
 
+def check_reader_name(name: str) -> None:
+    """Raise :class:`~digitrec.errors.InputError` unless ``name`` is one of :data:`PAGE_READERS`."""
+    if name not in PAGE_READERS:
+        raise InputError(
+            f"reader: expected one of {', '.join(PAGE_READERS)}, found {name!r}; "
+            "auto (the default) fits most pages"
+        )
+
+
+def reads_with_digit_model(name: str) -> bool:
+    """Whether the reader called ``name`` reads with a digit model (``--model``)."""
+    return name in ("auto", "segment")
+
+
 def make_line_reader(
     name: str = "auto", *, digits_only: bool = False, **segment_options: Any
 ) -> Any:
@@ -220,15 +236,11 @@ def make_line_reader(
     InputError
         ``name`` is not one of :data:`PAGE_READERS`.
     """
+    check_reader_name(name)
     if name == "auto":
         return AutoReader(digits_only=digits_only, **segment_options)
     if name == "segment":
         return SegmentReader(**segment_options)
-    if name not in PAGE_READERS:
-        raise InputError(
-            f"reader: expected one of {', '.join(PAGE_READERS)}, found {name!r}; "
-            "auto (the default) fits most pages"
-        )
     return LineReader(name, digits_only=digits_only)
 
 
@@ -257,7 +269,7 @@ def _compact(line: Line) -> np.ndarray:
     for c in cells:
         ch, cw = c.mask.shape
         y = gap + (h - ch) // 2
-        near = ndimage.binary_dilation(c.mask)
+        near = grow(c.mask)
         out[y : y + ch, x : x + cw] = np.where(near, c.ink, 0.0)
         x += cw + gap
     return 1.0 - out
@@ -265,7 +277,6 @@ def _compact(line: Line) -> np.ndarray:
 
 def _cnn_cells(cells: list[Cell], model: Any, min_confidence: float) -> _Reading:
     """One digit per box, each read alone by the digit CNN."""
-    from digitrec.vision.normalize import to_mnist
     from digitrec.vision.read import default_model
 
     model = default_model() if model is None else model
@@ -346,7 +357,7 @@ def _working(loaded: Loaded, max_pixels: int) -> tuple[np.ndarray, float]:
             from PIL import Image
 
             img = reduce(Image.fromarray((gray * 255 + 0.5).astype(np.uint8), "L"), max_pixels)
-            gray = np.asarray(img, np.float32) / 255.0
+            gray = to_float(img)
     else:
         gray = to_float(reduce(loaded.full, max_pixels))
     return gray, loaded.size[0] / max(gray.shape[1], 1)

@@ -32,7 +32,7 @@ from scipy import ndimage
 
 from digitrec.testing.fonts import held_out_fonts
 
-__all__ = ["KINDS", "GeneratedPage", "TruthLine", "generate_page", "generate_pages"]
+__all__ = ["KINDS", "GeneratedPage", "TruthLine", "box_iou", "generate_page", "generate_pages"]
 
 KINDS = ("mnist", "separator", "field", "words", "comb")
 _WORDS = ("Total", "Zip", "Date", "Phone", "Amount", "Ref", "Invoice", "Paid", "Room")
@@ -78,6 +78,19 @@ class GeneratedPage:
 
 
 @lru_cache(maxsize=64)
+def box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes (0 when both are empty).
+
+    How a found line is matched with a :class:`TruthLine`'s box (IoU >= 0.5
+    in the tests and ``benchmarks/pages.py``).
+    """
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return ix * iy / max(aw * ah + bw * bh - ix * iy, 1)
+
+
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
