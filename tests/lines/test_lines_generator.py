@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from digitrec.lines.decode import expected_text
 from digitrec.lines.spec import CLASSES, HELD_OUT_FONTS, SEPARATORS, all_fonts, training_fonts
@@ -57,3 +58,33 @@ def test_mnist_digits_come_from_the_arrays_given(train_gen):
     gen = LineGenerator(train_gen.fonts, images, np.arange(10))
     alpha, label, kind = gen.line(np.random.default_rng(2), kind="digits")
     assert kind == "digits" and label.isdigit() and alpha.max() > 0.9
+
+
+def test_distorted_glyphs_are_other_hands_on_the_same_baseline(train_gen):
+    """distort_glyph: a different drawing of about the same size, whose ink sits
+    where the font's does (the top moves with the ink), and none at strength 0."""
+    from digitrec.lines.synth import D, distort_glyph
+
+    g = train_gen.fonts.glyphs[0]["4"]
+    same = distort_glyph(g, np.random.default_rng(0), strength=0.0)
+    np.testing.assert_allclose(same.alpha, g.alpha, atol=1e-5)
+    assert same.top == pytest.approx(g.top, abs=1e-6)
+    for seed in range(5):
+        h = distort_glyph(g, np.random.default_rng(seed))
+        assert 0.7 < h.alpha.shape[0] / g.alpha.shape[0] < 1.3
+        assert 0.6 < h.alpha.shape[1] / g.alpha.shape[1] < 1.5
+        assert abs(h.top - g.top) < 0.25  # in digit heights
+        assert abs(h.alpha.sum() / g.alpha.sum() - 1) < 0.5
+        assert h.alpha.shape != g.alpha.shape or not np.allclose(h.alpha, g.alpha)
+    assert D == 40
+
+
+def test_separators_are_never_distorted(font_files):
+    from digitrec.lines.synth import FontBank, LineGenerator
+
+    gen = LineGenerator(FontBank({"caveat": font_files["caveat"]}), distort=1.0)
+    bank = gen.fonts.glyphs[0]
+    rng = np.random.default_rng(0)
+    for ch in "-/.,":
+        assert gen._digit(ch, bank, False, rng) is bank[ch]
+    assert gen._digit("7", bank, False, rng) is not bank["7"]

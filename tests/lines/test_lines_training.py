@@ -84,3 +84,50 @@ def test_short_training_run_saves_a_loadable_calibrated_model(tmp_path, mnist_di
     assert again["training"]["seed"] == 1 and again["training"]["recalibrated"]["seed"] == 2
     assert model.meta["training"]["recalibrated"]["calibration_lines"] == 20
     assert "agree" not in model.calibration  # under 50 agreeing lines: no map of its own
+
+
+@pytest.mark.slow
+def test_steps_fix_the_run_and_the_fresh_lines_whatever_the_generators(
+    tmp_path, mnist_dir, font_files
+):
+    """--steps: exactly that many steps, one fresh line per max_reuse shown (here 2)
+    even with a generator process that could make more, and the weights saved
+    uncalibrated with their training record when no calibration is asked for."""
+    from digitrec.lines.train import train_lines
+    from digitrec.models.store import load_saved
+
+    meta = train_lines(
+        str(tmp_path / "m"),
+        seed=1,
+        steps=6,
+        time_budget=600,
+        batch_size=8,
+        workers=1,
+        max_reuse=2.0,
+        n_calibration=0,
+        leave_out=("delius",),
+        log=lambda m: None,
+    )
+    t = meta["training"]
+    assert t["steps"] == 6 and t["steps_asked"] == 6 and t["lines_shown"] == 48
+    # the warm-up pool (512 lines), then only what reuse 2 asks for: no draining
+    assert t["lines_generated"] <= 512 + 16  # chunks of 16 lines
+    assert "delius" not in t["fonts"] and "itim" in t["fonts"] and t["device"] == "cpu"
+    saved = load_saved(tmp_path / "m", kind="lines")
+    assert saved.meta["stage"] == "trained, not yet calibrated"
+    assert saved.meta["training"]["steps"] == 6 and "metrics" not in meta
+
+
+def test_leave_out_and_device_are_checked_by_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from digitrec.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["train", "lines", "--out", str(tmp_path / "m"), "--leave-out", "no-such-font"]
+    )
+    assert res.exit_code == 2 and "not a training font" in res.output
+    res = runner.invoke(app, ["train", "lines", "--out", str(tmp_path / "m"), "--device", "nope"])
+    assert res.exit_code == 2 and "not a torch device" in res.output
+    assert not (tmp_path / "m").exists()

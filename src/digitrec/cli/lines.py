@@ -30,8 +30,38 @@ def train_lines_cmd(
         float, typer.Option("--max-reuse", min=1.0, help="Times a generated line may be reused.")
     ] = 4.0,
     calibration: Annotated[
-        int, typer.Option("--calibration", min=20, help="Fresh lines for calibration.")
+        int,
+        typer.Option(
+            "--calibration",
+            min=0,
+            help="Fresh lines for calibration (0: save the weights only; "
+            "calibrate and export later with --recalibrate).",
+        ),
     ] = 1500,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps",
+            min=1,
+            help="Train this many steps (one fresh line per --max-reuse shown) "
+            "instead of --time-budget seconds: the same run on any machine.",
+        ),
+    ] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="Torch device: cpu, or cuda (a speed-up only).")
+    ] = "cpu",
+    leave_out: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--leave-out", help="A training font not to train on (repeat), to test unseen hands."
+        ),
+    ] = None,
+    distort: Annotated[
+        float,
+        typer.Option(
+            "--distort", min=0.0, max=1.0, help="Share of font glyphs drawn as a new hand's."
+        ),
+    ] = 0.0,
     init_from: Annotated[
         Path | None,
         typer.Option("--init-from", help="Continue training this line model folder."),
@@ -52,7 +82,9 @@ def train_lines_cmd(
         meta = recalibrate_lines(str(out_dir), seed=seed, n_calibration=calibration, log=log)
         _report(meta, out_dir)
         return
-    schedule = {"seed": seed, "time_budget": time_budget, "batch_size": batch_size}
+    _check_fonts(leave_out or [])
+    _check_device(device)
+    schedule = {"seed": seed, "time_budget": time_budget, "batch_size": batch_size, "steps": steps}
     machine = {"max_lr": max_lr, "threads": threads, "workers": workers, "max_reuse": max_reuse}
     meta = train_lines(
         str(out_dir),
@@ -60,12 +92,48 @@ def train_lines_cmd(
         **machine,
         n_calibration=calibration,
         init_from=str(init_from) if init_from else None,
+        device=device,
+        leave_out=tuple(leave_out or ()),
+        distort=distort,
         log=log,
     )
     _report(meta, out_dir)
 
 
+def _check_fonts(names: list[str]) -> None:
+    from digitrec.lines.spec import training_fonts
+
+    known = sorted(training_fonts())
+    for name in names:
+        if name not in known:
+            raise typer.BadParameter(
+                f"{name!r} is not a training font; expected one of {', '.join(known)}",
+                param_hint="--leave-out",
+            )
+
+
+def _check_device(device: str) -> None:
+    # without touching the device: the line generators are forked after this,
+    # and a CUDA context must not be created before the fork
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as exc:
+        raise typer.BadParameter(
+            f"{device!r} is not a torch device ({exc}); use cpu or cuda", param_hint="--device"
+        ) from exc
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise typer.BadParameter(
+            f"{device!r}: this machine's torch sees no CUDA device; use --device cpu",
+            param_hint="--device",
+        )
+
+
 def _report(meta: dict, out_dir: Path) -> None:
+    if "metrics" not in meta:  # --calibration 0
+        console.print(f"saved uncalibrated weights to {out_dir}; calibrate with --recalibrate")
+        return
     m = meta["metrics"]
     console.print(
         f"calibration lines: accuracy {m['accuracy']:.4f}, ECE {m['ece']:.4f}; saved to {out_dir}"

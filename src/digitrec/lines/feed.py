@@ -31,8 +31,12 @@ __all__ = ["LineFeed", "ReplayPool"]
 CHUNK = 16
 
 
-def _lines(seed: int, stream: int):
-    """Endless prepared training lines ``(x uint8 (32, W), label indices)``."""
+def _lines(seed: int, stream: int, leave_out: tuple[str, ...] = (), distort: float = 0.0):
+    """Endless prepared training lines ``(x uint8 (32, W), label indices)``.
+
+    ``leave_out``: training fonts not to use; ``distort``: see
+    :class:`~digitrec.lines.synth.LineGenerator`.
+    """
     from digitrec.data import load_mnist
     from digitrec.lines.prep import prepare
     from digitrec.lines.spec import training_fonts
@@ -40,7 +44,8 @@ def _lines(seed: int, stream: int):
 
     rng = np.random.default_rng([seed, stream])
     data = load_mnist(progress=False)
-    gen = LineGenerator(FontBank(training_fonts()), data.train_images, data.train_labels)
+    fonts = {k: v for k, v in training_fonts().items() if k not in leave_out}
+    gen = LineGenerator(FontBank(fonts), data.train_images, data.train_labels, distort=distort)
     while True:
         gray, label, _ = gen.sample(rng)
         p = prepare(gray)
@@ -50,9 +55,9 @@ def _lines(seed: int, stream: int):
         yield (np.clip(p.x * 255 + 0.5, 0, 255).astype(np.uint8), encode_label(label))
 
 
-def _produce(seed: int, stream: int, out) -> None:  # runs in a generator process
+def _produce(seed: int, stream: int, out, synth: dict) -> None:  # a generator process
     torch.set_num_threads(1)
-    lines = _lines(seed, stream)
+    lines = _lines(seed, stream, **synth)
     while True:
         out.put([next(lines) for _ in range(CHUNK)])
 
@@ -132,6 +137,13 @@ class LineFeed:
         Average times a line may be shown before the feed waits for fresh lines.
     warm : int
         Lines in the pool before the first batch.
+    exact : bool
+        Take exactly one fresh line per ``max_reuse`` lines shown, however fast
+        the generators are, so that a run with a fixed number of steps learns
+        from the same stream of lines on 2 CPU cores as on a GPU machine with
+        many (otherwise the pool takes whatever the generators have made).
+    leave_out, distort
+        Passed to the line generator (fonts not to use; share of distorted glyphs).
     """
 
     def __init__(
@@ -143,24 +155,28 @@ class LineFeed:
         capacity: int = 20000,
         max_reuse: float = 4.0,
         warm: int = 512,
+        exact: bool = False,
+        leave_out: tuple[str, ...] = (),
+        distort: float = 0.0,
     ) -> None:
-        self.batch_size, self.max_reuse = batch_size, max_reuse
+        self.batch_size, self.max_reuse, self.exact = batch_size, max_reuse, exact
         self.warm = min(warm, capacity)
         self.pool = ReplayPool(capacity, np.random.default_rng([seed, 104729]))
         self.shown = 0
         self.ready: deque = deque()
         self.procs: list = []
+        synth = {"leave_out": tuple(leave_out), "distort": distort}
         if workers:
             ctx = mp.get_context("fork")  # the CLI's __main__ cannot be re-imported by spawn
             self.queue = ctx.Queue(maxsize=64)
             self.procs = [
-                ctx.Process(target=_produce, args=(seed, w, self.queue), daemon=True)
+                ctx.Process(target=_produce, args=(seed, w, self.queue, synth), daemon=True)
                 for w in range(workers)
             ]
             for p in self.procs:
                 p.start()
         else:
-            self.local = _lines(seed, 0)
+            self.local = _lines(seed, 0, **synth)
 
     def _take(self, block: bool) -> bool:
         if not self.procs:
@@ -179,7 +195,7 @@ class LineFeed:
         return self
 
     def __next__(self) -> tuple[torch.Tensor, ...]:
-        while self._take(block=False) and self.procs:
+        while not self.exact and self._take(block=False) and self.procs:
             pass  # drain whatever the generators have made
         while len(self.pool) < self.warm or self.shown > self.max_reuse * self.pool.added:
             self._take(block=True)

@@ -40,6 +40,7 @@ __all__ = [
     "LineGenerator",
     "compose",
     "degrade",
+    "distort_glyph",
     "geometry",
     "number_text",
 ]
@@ -119,6 +120,56 @@ def mnist_glyph(digit: np.ndarray) -> Glyph:
     size = (max(2, round(crop.shape[1] * s)), D)
     a = np.asarray(Image.fromarray(crop, "F").resize(size, Image.Resampling.BICUBIC))
     return Glyph(np.clip((a - 0.15) / 0.6, 0.0, 1.0), -1.0)
+
+
+def distort_glyph(g: Glyph, rng: np.random.Generator, strength: float = 1.0) -> Glyph:
+    """A new hand's version of a font glyph: a random affine map and an elastic warp.
+
+    A font draws every ``4`` alike, so 18 training fonts are 18 hands. Turning,
+    shearing and stretching each glyph a little, then warping it by a smooth
+    random displacement field (Simard, Steinkraus & Platt, ICDAR 2003), makes
+    every glyph a slightly different hand. The glyph keeps its place against
+    the baseline.
+
+    Parameters
+    ----------
+    g : Glyph
+    rng : numpy.random.Generator
+    strength : float
+        Multiplies every magnitude (0: the glyph unchanged).
+    """
+    a = g.alpha
+    m = max(4, round(0.25 * D))  # room for the glyph to move into
+    h, w = a.shape[0] + 2 * m, a.shape[1] + 2 * m
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    rot = rng.uniform(-0.12, 0.12) * strength
+    shear = rng.uniform(-0.2, 0.2) * strength
+    sx = np.exp(rng.uniform(-0.18, 0.18) * strength)  # width, more than height:
+    sy = np.exp(rng.uniform(-0.08, 0.08) * strength)  # hands differ more in it
+    c, s = np.cos(rot), np.sin(rot)
+    # (y, x) about the centre: turn, then slant (x += shear * y), then stretch;
+    # map_coordinates wants where each output pixel comes from: the inverse
+    fwd = np.diag([sy, sx]) @ np.array([[1.0, 0.0], [shear, 1.0]]) @ np.array([[c, -s], [s, c]])
+    inv = np.linalg.inv(fwd)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys = inv[0, 0] * (yy - cy) + inv[0, 1] * (xx - cx) + cy
+    xs = inv[1, 0] * (yy - cy) + inv[1, 1] * (xx - cx) + cx
+    amp = rng.uniform(0.5, 2.0) * strength * D / 40  # pixels of warp at bank scale
+    if amp > 0:
+        # a smooth field: random offsets on a coarse 4 x 4 grid, interpolated
+        coarse = rng.uniform(-1.0, 1.0, size=(2, 4, 4)).astype(np.float32)
+        for grid, k in ((ys, coarse[0]), (xs, coarse[1])):
+            grid += amp * np.asarray(
+                Image.fromarray(k, "F").resize((w, h), Image.Resampling.BILINEAR)
+            )
+    padded = np.pad(a, m)
+    out = ndimage.map_coordinates(padded, [ys, xs], order=1, mode="constant", cval=0.0)
+    rows, cols = np.nonzero(out.max(axis=1) > 0.05)[0], np.nonzero(out.max(axis=0) > 0.05)[0]
+    if not rows.size:
+        return g
+    out = out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    # the top moved by (rows[0] - m) pixels down: it rises that much less
+    return Glyph(np.clip(out, 0.0, 1.0).astype(np.float32), g.top + (rows[0] - m) / D)
 
 
 def pen_separator(ch: str, rng: np.random.Generator) -> Glyph:
@@ -346,15 +397,24 @@ class LineGenerator:
     mnist_images : numpy.ndarray or None
         uint8 (n, 28, 28) MNIST *training* digits and their ``mnist_labels``;
         None for font-only lines.
+    distort : float
+        Share of font glyphs drawn as a new hand's version
+        (:func:`distort_glyph`); 0 for lines as the fonts draw them.
     """
 
     KINDS = ("digits", "font_digits", "number", "field", "words", "alnum", "single")
     WEIGHTS = (0.2, 0.12, 0.25, 0.2, 0.1, 0.06, 0.07)
 
-    def __init__(self, fonts: FontBank, mnist_images=None, mnist_labels=None) -> None:
+    def __init__(
+        self, fonts: FontBank, mnist_images=None, mnist_labels=None, distort: float = 0.0
+    ) -> None:
         self.fonts = fonts
         self.images = mnist_images
         self.labels = mnist_labels
+        self.distort = distort
+
+    def _font(self, g: Glyph, rng: np.random.Generator) -> Glyph:
+        return distort_glyph(g, rng) if self.distort and rng.random() < self.distort else g
 
     def _digit(self, ch: str, bank: dict[str, Glyph], mnist: bool, rng) -> Glyph:
         if ch.isdigit() and mnist:
@@ -362,9 +422,10 @@ class LineGenerator:
                 i = int(rng.integers(len(self.images)))
                 if int(self.labels[i]) == int(ch):
                     return mnist_glyph(self.images[i])
-        if not ch.isdigit() and mnist and rng.random() < 0.6:
-            return pen_separator(ch, rng)
-        return bank[ch]
+        if not ch.isdigit():
+            # separators keep the font's shape: a "/" turned upright would teach "1"
+            return pen_separator(ch, rng) if mnist and rng.random() < 0.6 else bank[ch]
+        return self._font(bank[ch], rng)
 
     def text(self, kind: str, rng: np.random.Generator) -> list[tuple[str, bool]]:
         """Runs of a line of ``kind``: (text, is_number) pairs."""
@@ -411,7 +472,7 @@ class LineGenerator:
                 parts.append([self._digit(c, bank, mnist, rng) for c in text])
                 label += text
             else:
-                parts.append([bank[c] for c in text if c in bank])
+                parts.append([self._font(bank[c], rng) for c in text if c in bank])
                 label += NOT_DIGIT
         alpha, baseline = compose(parts, rng, spacing if kind != "words" else "tight")
         if rng.random() < 0.3:

@@ -46,20 +46,27 @@ def calibration_lines(n: int, seed: int) -> list[tuple[np.ndarray, str, str]]:
     return [gen.sample(rng) for _ in range(n)]
 
 
-def _loop(net, feed, budget: float, max_lr: float, log) -> list[dict[str, float]]:
+def _loop(
+    net, feed, budget: float, max_lr: float, log, steps: int | None = None, device: str = "cpu"
+) -> list[dict[str, float]]:
+    """Train until ``budget`` seconds have passed, or for ``steps`` steps when given."""
     opt = torch.optim.AdamW(net.parameters(), lr=max_lr, weight_decay=1e-4)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     history, running = [], []
     start = None  # the budget is training time: it starts after the pool's warm-up
     for step, (x, targets, in_len, tgt_len) in enumerate(feed, start=1):
         start = start or time.monotonic()
+        # with steps, the budget is only a cap: the schedule follows whichever
+        # of the two is nearer its end, so a slow machine still anneals
         frac = (time.monotonic() - start) / budget
+        if steps:
+            frac = max(frac, (step - 1) / steps)
         if frac >= 1.0:
             break
         for g in opt.param_groups:
             g["lr"] = _lr(frac, max_lr)
-        logp = net(x).log_softmax(-1).transpose(0, 1)  # (T, n, C)
-        loss = ctc(logp, targets, in_len, tgt_len)
+        logp = net(x.to(device)).log_softmax(-1).transpose(0, 1)  # (T, n, C)
+        loss = ctc(logp, targets.to(device), in_len, tgt_len)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -70,6 +77,8 @@ def _loop(net, feed, budget: float, max_lr: float, log) -> list[dict[str, float]
             running = []
             rec = history[-1]
             log(f"step {step}  {rec['seconds']:.0f}s  loss {rec['loss']:.4f}  lr {rec['lr']:.5f}")
+        if steps and step >= steps:
+            break  # before drawing a batch that would not be trained on
     if running:  # the last steps since the last record
         history.append(
             _record(
@@ -100,6 +109,10 @@ def train_lines(
     max_reuse: float = 4.0,
     n_calibration: int = 1500,
     init_from: str | None = None,
+    steps: int | None = None,
+    device: str = "cpu",
+    leave_out: tuple[str, ...] = (),
+    distort: float = 0.0,
     log=print,
 ) -> dict[str, Any]:
     """Train, calibrate and save a line model to ``out``; returns its metadata.
@@ -119,9 +132,25 @@ def train_lines(
         Average times a generated line may be trained on
         (see :class:`~digitrec.lines.feed.LineFeed`).
     n_calibration : int
-        Fresh training-font lines used to calibrate the line confidence.
+        Fresh training-font lines used to calibrate the line confidence; 0
+        saves the trained weights only (calibrate later with
+        :func:`recalibrate_lines`, which also exports the ONNX file).
     init_from : str, optional
         A line model folder to continue training from (its training record is kept).
+    steps : int, optional
+        Train for this many steps, taking exactly one fresh line per
+        ``max_reuse`` lines shown: the same run, in expectation, on any
+        machine, only faster on a faster one. ``time_budget`` then only caps
+        it (the schedule follows whichever of the two is nearer its end).
+    device : str
+        Torch device of the network (``"cpu"``, or ``"cuda"`` when one is
+        there: a speed-up only; the lines are made on the CPU either way).
+    leave_out : tuple of str
+        Training fonts not to train on (to measure unseen hands on them;
+        the held-out fonts are never used anyway).
+    distort : float
+        Share of font glyphs drawn as a new hand's version
+        (:func:`digitrec.lines.synth.distort_glyph`).
     """
     from digitrec.lines.export import save_line_model
     from digitrec.lines.feed import LineFeed
@@ -130,49 +159,66 @@ def train_lines(
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     net, previous = _init(init_from, log) if init_from else (LineNet(), None)
-    feed = LineFeed(batch_size, seed, workers=workers, max_reuse=max_reuse)
+    feed = LineFeed(
+        batch_size,
+        seed,
+        workers=workers,
+        max_reuse=max_reuse,
+        exact=steps is not None,
+        leave_out=tuple(leave_out),
+        distort=distort,
+    )
+    net.to(device)
     t0 = time.monotonic()
     net.train()
     try:
-        history = _loop(net, feed, time_budget, max_lr, log)
+        history = _loop(net, feed, time_budget, max_lr, log, steps, device)
     finally:
         feed.close()
     train_seconds = time.monotonic() - t0
-    net.eval()
-    _save_uncalibrated(net, out, previous)
+    net.to("cpu").eval()
+    training = {
+        "seed": seed,
+        "seconds": round(train_seconds, 1),
+        "steps": history[-1]["step"] if history else 0,
+        "steps_asked": steps,
+        "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
+        "batch_size": batch_size,
+        "max_lr": max_lr,
+        "max_reuse": max_reuse,
+        "threads": threads,
+        "workers": workers,
+        "distort": distort,
+        "lines_generated": feed.pool.added,
+        "lines_shown": feed.shown,
+        "history": history,
+        "fonts": sorted(k for k in training_fonts() if k not in leave_out),
+        "digits": "MNIST training set (60000 images; t10k never used)",
+        **(previous or {}),
+    }
+    _save_uncalibrated(net, out, training)
+    if not n_calibration:
+        log(f"trained {train_seconds:.0f}s; saved uncalibrated to {out}")
+        return {"name": "lines", "training": training}
     log(f"trained {train_seconds:.0f}s; calibrating on {n_calibration} fresh lines")
     calibration, metrics = _calibrate(net, n_calibration, seed)
-    meta = {
-        "name": "lines",
-        "calibration": calibration,
-        "metrics": metrics,
-        "training": {
-            "seed": seed,
-            "seconds": round(train_seconds, 1),
-            "steps": history[-1]["step"] if history else 0,
-            "batch_size": batch_size,
-            "max_lr": max_lr,
-            "threads": threads,
-            "workers": workers,
-            "lines_generated": feed.pool.added,
-            "lines_shown": feed.shown,
-            "history": history,
-            "fonts": sorted(training_fonts()),
-            "digits": "MNIST training set (60000 images; t10k never used)",
-            **(previous or {}),
-        },
-    }
+    meta = {"name": "lines", "calibration": calibration, "metrics": metrics, "training": training}
     save_line_model(net, out, meta)
     log(f"saved to {out}: {metrics}")
     return meta
 
 
-def _save_uncalibrated(net, out: str, previous: dict[str, Any] | None) -> None:
-    """Keep the trained weights even if calibration or export fails."""
+def _save_uncalibrated(net, out: str, training: dict[str, Any]) -> None:
+    """Keep the trained weights (and their training record) even if calibration or export fails."""
     from digitrec.models.store import save_model
 
     arrays = {k: v.detach().contiguous().numpy() for k, v in net.state_dict().items()}
-    meta = {"name": "lines", "stage": "trained, not yet calibrated", "training": previous}
+    meta = {
+        "name": "lines",
+        "stage": "trained, not yet calibrated",
+        "net": net.config,
+        "training": training,
+    }
     save_model(out, "lines", arrays, meta)
 
 
@@ -268,6 +314,7 @@ def recalibrate_lines(
     calibration, metrics = _calibrate(net, n_calibration, seed)
     keep = {k: v for k, v in saved.meta.items() if k not in ("arch", "net", "classes", "height")}
     keep.pop("shapes", None)
+    keep.pop("stage", None)  # a model saved by train_lines(n_calibration=0)
     training = dict(keep.get("training") or {})
     training["recalibrated"] = {
         "date": datetime.date.today().isoformat(),
