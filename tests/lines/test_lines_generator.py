@@ -88,3 +88,20 @@ def test_separators_are_never_distorted(font_files):
     for ch in "-/.,":
         assert gen._digit(ch, bank, False, rng) is bank[ch]
     assert gen._digit("7", bank, False, rng) is not bank["7"]
+
+
+def test_other_pen_broadens_or_thins_the_strokes_and_keeps_thin_ones(train_gen):
+    from digitrec.lines.synth import other_pen
+
+    alpha, _, _ = train_gen.line(np.random.default_rng(4), kind="font_digits")
+    sums = {
+        round(float(other_pen(alpha, np.random.default_rng(s)).sum() / alpha.sum()), 3)
+        for s in range(40)
+    }
+    assert any(r > 1.2 for r in sums) and any(r < 0.9 for r in sums)
+    assert min(sums) >= 1 / 3  # never erased
+    hair = np.zeros((40, 40), np.float32)
+    hair[5:35, 20] = 1.0  # a one-pixel stroke: thinning would erase it
+    for s in range(40):
+        out = other_pen(hair, np.random.default_rng(s))
+        assert out.sum() >= hair.sum() and out.shape == hair.shape

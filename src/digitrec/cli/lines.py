@@ -62,6 +62,10 @@ def train_lines_cmd(
             "--distort", min=0.0, max=1.0, help="Share of font glyphs drawn as a new hand's."
         ),
     ] = 0.0,
+    pen: Annotated[
+        float,
+        typer.Option("--pen", min=0.0, max=1.0, help="Share of lines with a broader or finer pen."),
+    ] = 0.0,
     init_from: Annotated[
         Path | None,
         typer.Option("--init-from", help="Continue training this line model folder."),
@@ -95,6 +99,7 @@ def train_lines_cmd(
         device=device,
         leave_out=tuple(leave_out or ()),
         distort=distort,
+        pen=pen,
         log=log,
     )
     _report(meta, out_dir)

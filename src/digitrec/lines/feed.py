@@ -31,10 +31,12 @@ __all__ = ["LineFeed", "ReplayPool"]
 CHUNK = 16
 
 
-def _lines(seed: int, stream: int, leave_out: tuple[str, ...] = (), distort: float = 0.0):
+def _lines(
+    seed: int, stream: int, leave_out: tuple[str, ...] = (), distort: float = 0.0, pen: float = 0.0
+):
     """Endless prepared training lines ``(x uint8 (32, W), label indices)``.
 
-    ``leave_out``: training fonts not to use; ``distort``: see
+    ``leave_out``: training fonts not to use; ``distort``, ``pen``: see
     :class:`~digitrec.lines.synth.LineGenerator`.
     """
     from digitrec.data import load_mnist
@@ -45,7 +47,9 @@ def _lines(seed: int, stream: int, leave_out: tuple[str, ...] = (), distort: flo
     rng = np.random.default_rng([seed, stream])
     data = load_mnist(progress=False)
     fonts = {k: v for k, v in training_fonts().items() if k not in leave_out}
-    gen = LineGenerator(FontBank(fonts), data.train_images, data.train_labels, distort=distort)
+    gen = LineGenerator(
+        FontBank(fonts), data.train_images, data.train_labels, distort=distort, pen=pen
+    )
     while True:
         gray, label, _ = gen.sample(rng)
         p = prepare(gray)
@@ -142,8 +146,9 @@ class LineFeed:
         the generators are, so that a run with a fixed number of steps learns
         from the same stream of lines on 2 CPU cores as on a GPU machine with
         many (otherwise the pool takes whatever the generators have made).
-    leave_out, distort
-        Passed to the line generator (fonts not to use; share of distorted glyphs).
+    leave_out, distort, pen
+        Passed to the line generator (fonts not to use; shares of distorted
+        glyphs and of lines with another pen width).
     """
 
     def __init__(
@@ -158,6 +163,7 @@ class LineFeed:
         exact: bool = False,
         leave_out: tuple[str, ...] = (),
         distort: float = 0.0,
+        pen: float = 0.0,
     ) -> None:
         self.batch_size, self.max_reuse, self.exact = batch_size, max_reuse, exact
         self.warm = min(warm, capacity)
@@ -165,7 +171,7 @@ class LineFeed:
         self.shown = 0
         self.ready: deque = deque()
         self.procs: list = []
-        synth = {"leave_out": tuple(leave_out), "distort": distort}
+        synth = {"leave_out": tuple(leave_out), "distort": distort, "pen": pen}
         if workers:
             ctx = mp.get_context("fork")  # the CLI's __main__ cannot be re-imported by spawn
             self.queue = ctx.Queue(maxsize=64)

@@ -43,6 +43,7 @@ __all__ = [
     "distort_glyph",
     "geometry",
     "number_text",
+    "other_pen",
 ]
 
 #: Digit height at which lines are composed (pixels).
@@ -170,6 +171,21 @@ def distort_glyph(g: Glyph, rng: np.random.Generator, strength: float = 1.0) -> 
     out = out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     # the top moved by (rows[0] - m) pixels down: it rises that much less
     return Glyph(np.clip(out, 0.0, 1.0).astype(np.float32), g.top + (rows[0] - m) / D)
+
+
+def other_pen(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The whole line as if written with a broader or a finer pen.
+
+    A font has one stroke width; hands write with felt tips and fine
+    ballpoints. Grey dilation broadens every stroke by 2-4 pixels at bank
+    scale, grey erosion thins it by 1-2 (never below a third of the ink, so
+    thin strokes are not erased).
+    """
+    k = int(rng.choice([3, 5, -2, -3], p=[0.35, 0.2, 0.3, 0.15]))
+    if k > 0:
+        return ndimage.grey_dilation(alpha, size=(k, k))
+    thin = ndimage.grey_erosion(alpha, size=(-k, -k))
+    return thin if thin.sum() >= alpha.sum() / 3 else alpha
 
 
 def pen_separator(ch: str, rng: np.random.Generator) -> Glyph:
@@ -400,18 +416,26 @@ class LineGenerator:
     distort : float
         Share of font glyphs drawn as a new hand's version
         (:func:`distort_glyph`); 0 for lines as the fonts draw them.
+    pen : float
+        Share of lines written with a broader or finer pen (:func:`other_pen`).
     """
 
     KINDS = ("digits", "font_digits", "number", "field", "words", "alnum", "single")
     WEIGHTS = (0.2, 0.12, 0.25, 0.2, 0.1, 0.06, 0.07)
 
     def __init__(
-        self, fonts: FontBank, mnist_images=None, mnist_labels=None, distort: float = 0.0
+        self,
+        fonts: FontBank,
+        mnist_images=None,
+        mnist_labels=None,
+        distort: float = 0.0,
+        pen: float = 0.0,
     ) -> None:
         self.fonts = fonts
         self.images = mnist_images
         self.labels = mnist_labels
         self.distort = distort
+        self.pen = pen
 
     def _font(self, g: Glyph, rng: np.random.Generator) -> Glyph:
         return distort_glyph(g, rng) if self.distort and rng.random() < self.distort else g
@@ -475,6 +499,8 @@ class LineGenerator:
                 parts.append([self._font(bank[c], rng) for c in text if c in bank])
                 label += NOT_DIGIT
         alpha, baseline = compose(parts, rng, spacing if kind != "words" else "tight")
+        if self.pen and rng.random() < self.pen:
+            alpha = other_pen(alpha, rng)
         if rng.random() < 0.3:
             alpha = _rules(alpha, baseline, rng)
         if rng.random() < 0.1:

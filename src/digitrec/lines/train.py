@@ -113,6 +113,7 @@ def train_lines(
     device: str = "cpu",
     leave_out: tuple[str, ...] = (),
     distort: float = 0.0,
+    pen: float = 0.0,
     log=print,
 ) -> dict[str, Any]:
     """Train, calibrate and save a line model to ``out``; returns its metadata.
@@ -151,6 +152,9 @@ def train_lines(
     distort : float
         Share of font glyphs drawn as a new hand's version
         (:func:`digitrec.lines.synth.distort_glyph`).
+    pen : float
+        Share of lines written with a broader or finer pen
+        (:func:`digitrec.lines.synth.other_pen`).
     """
     from digitrec.lines.export import save_line_model
     from digitrec.lines.feed import LineFeed
@@ -167,6 +171,7 @@ def train_lines(
         exact=steps is not None,
         leave_out=tuple(leave_out),
         distort=distort,
+        pen=pen,
     )
     net.to(device)
     t0 = time.monotonic()
@@ -189,6 +194,7 @@ def train_lines(
         "threads": threads,
         "workers": workers,
         "distort": distort,
+        "pen": pen,
         "lines_generated": feed.pool.added,
         "lines_shown": feed.shown,
         "history": history,
