@@ -17,7 +17,8 @@ The steps, on a grey page (float32, 0 = black) at working size:
    vertical rules much taller than the writing, and the short walls of comb
    boxes (vertical runs that join a horizontal rule at both ends). Ink that
    crosses a rule (a stroke drawn through it) is given back.
-4. **Lines.** Connected components of what is left, minus specks and stains,
+4. **Lines.** Connected components of what is left, minus specks and stains
+   (a line of smaller writing takes back its own decimal points and dashes),
    are grouped: components at least half the text height start or join a line
    when they overlap its band vertically and are no further than
    :data:`FIELD_GAP` line heights to its right (a larger gap starts another
@@ -64,6 +65,10 @@ FAINT_INK = 0.1
 #: a printed rule: a thin light-blue comb box blurs below FAINT_INK (the ink map's
 #: stretch sets the faintest marks to 0), yet stands well above the paper's noise.
 RULE_CONTRAST = 0.08
+#: Components of fewer pixels than this, or than this share of the text height squared,
+#: are specks (dust, noise): a line of smaller writing takes back its own (see _points_inside).
+SPECK_AREA = 4.0
+SPECK_SHARE = 0.006
 #: Components whose bounding box is taller than this many text heights are stains.
 STAIN_HEIGHT = 4.0
 #: Components at least this fraction of the text height can start a line.
@@ -953,6 +958,79 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     return Cell((x0 + int(c), y0 + int(a), int(d - c), int(b - a)), region, mine[a:b, c:d])
 
 
+def _points_inside(
+    ids: list[int], comps: _Comps, dots: np.ndarray, slope: float, text_h: float
+) -> list[int]:
+    """The specks that are a line's own small marks: decimal points, commas, dashes.
+
+    Specks are judged against the page's text height, so on a page of large
+    writing a line of small writing loses its separators (a 2 x 5 dash beside
+    20-pixel digits is a speck beside 50-pixel ones), and a thin pen's decimal
+    point may be a mere pixel or two, like dust: ``12.50`` then reads
+    ``1250``. A speck is given back to the line when, between the line's
+    first and last marks (dust beyond its ends stays out), either
+
+    * it is no speck at the line's own height and lies within its band, or
+    * it sits on the line's baseline in the gap between two characters, as a
+      decimal point does (:func:`_on_baseline`): dust rarely lands just there.
+
+    Parameters
+    ----------
+    ids : list of int
+        The line's components.
+    comps : _Comps
+        The page's components.
+    dots : numpy.ndarray
+        Indices of the page's specks (not stains).
+    slope : float
+        The page's skew, as the tangent used to shear the bands.
+    text_h : float
+        The page's text height.
+
+    Returns
+    -------
+    list of int
+        The specks to add to the line's components.
+    """
+    x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
+    y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
+    xc = (comps.x0[dots] + comps.x1[dots]) / 2.0
+    yc = (comps.y0[dots] + comps.y1[dots]) / 2.0
+    dots = dots[(xc > x0) & (xc < x1) & (yc >= y0) & (yc <= y1)]
+    if dots.size == 0:
+        return []
+    tall = np.asarray([m for m in ids if comps.h[m] >= TALL * text_h] or ids)
+    lh = float(median(comps.h[tall]))
+    sheared = lambda k: (comps.y0[k] + comps.y1[k] - slope * (comps.x0[k] + comps.x1[k])) / 2  # noqa: E731
+    band = float(median(sheared(tall)))
+    big = (comps.area[dots] >= max(SPECK_AREA, SPECK_SHARE * lh**2)) & (
+        np.abs(sheared(dots) - band) <= 0.75 * lh
+    )
+    return [
+        int(d) for d, ok in zip(dots, big, strict=True) if ok or _on_baseline(d, tall, comps, lh)
+    ]
+
+
+def _on_baseline(dot: int, tall: np.ndarray, comps: _Comps, lh: float) -> bool:
+    """Whether a speck sits in the gap between two of a line's characters, at their feet.
+
+    A decimal point (or a comma's head) is written there: clear of both
+    neighbours' columns, its bottom between a fifth of the line height above
+    the lower of the neighbours' feet and a fifth below the higher.
+    """
+    xc = (comps.x0[dot] + comps.x1[dot]) / 2.0
+    mid = (comps.x0[tall] + comps.x1[tall]) / 2.0
+    left, right = tall[mid < xc], tall[mid > xc]
+    if left.size == 0 or right.size == 0:
+        return False
+    a = left[np.argmax(comps.x1[left])]
+    b = right[np.argmin(comps.x0[right])]
+    if comps.x0[dot] < comps.x1[a] - 1 or comps.x1[dot] > comps.x0[b] + 1:
+        return False
+    feet = sorted((int(comps.y1[a]), int(comps.y1[b])))
+    return feet[0] - 0.2 * lh <= comps.y1[dot] <= feet[1] + 0.2 * lh
+
+
 def _reading_order(boxes: list[tuple[int, int, int, int]], centres: list[float], heights):
     """Indices of the lines in reading order: rows top to bottom, left to right in a row."""
     order = sorted(range(len(boxes)), key=lambda k: centres[k])
@@ -1096,7 +1174,7 @@ def find_lines(
     if comps.area.size == 0 or text_h <= 0:
         return Layout([], skew(), rules, 0.0, "only printed rules found")
     h = comps.h
-    specks = comps.area < max(4.0, 0.006 * text_h**2)
+    specks = comps.area < max(SPECK_AREA, SPECK_SHARE * text_h**2)
     stains = h > STAIN_HEIGHT * text_h
     keep = ~(specks | stains)
     idx = np.flatnonzero(keep)
@@ -1110,8 +1188,10 @@ def find_lines(
     wall_at = _wall_positions(walls, 0.3 * text_h)
     others = faint  # painted over in each line's crop
     lines, centres, heights = [], [], []
+    dots = np.flatnonzero(specks & ~stains)
     for g in groups:
         ids = [int(idx[m]) for m in g]
+        ids += _points_inside(ids, comps, dots, slope, text_h)
         y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
         x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
         tall = [m for m in ids if comps.h[m] >= TALL * text_h] or ids
