@@ -63,3 +63,20 @@ def test_dust_in_a_line_is_still_painted_over():
     y, x = marks["dust"]
     # Painted with the paper: as light as the paper around it.
     assert small.crop[y - y0, x - x0] > 0.8
+
+
+def test_comma_hanging_below_the_line_stays_in_it():
+    """A long comma, hanging most of a character's height below the baseline."""
+    page = np.full((200, 300), PAPER, np.uint8)
+    top, h = 60, 40
+    _bars(page, top, [60, 90], h, 8)
+    for k in range(24):  # a comma: from just above the baseline down and to the left
+        x = 118 - k // 4
+        page[top + 36 + k, x : x + 5] = PEN
+    _bars(page, top, [130, 160, 190], h, 8)
+    lay = find_lines(page.astype(np.float32) / 255)
+    assert len(lay.lines) == 1
+    (line,) = lay.lines
+    x0, y0 = line.origin
+    assert line.box[1] + line.box[3] >= top + 60  # the box reaches the comma's tail
+    assert line.crop[top + 50 - y0, 115 - x0] < 0.5  # the comma is not painted over

@@ -657,6 +657,32 @@ def _joins(ln: dict, yc: float, h: float, x0: int, gap: float) -> float:
     return ratio if ratio >= 0.5 and x0 - ln["x1"] <= gap * lh else 0.0
 
 
+def _hangs(mark: dict, host: dict) -> bool:
+    """Whether a line is a comma hanging from ``host``'s baseline.
+
+    A handwritten comma may be most of a digit's height and hang below the
+    line, too low to overlap its band by half and too far down for
+    :func:`_absorb`'s reach: it then made a line of its own, and
+    ``7,342.19`` read ``7342.19``. A lone narrow mark that starts in the
+    lower half of the host's band (or just below it), ends less than the
+    host's height below its baseline and stands between the host's ends
+    (where a comma is written) is one.
+    """
+    if len(mark["members"]) != 1:
+        return False
+    (lc, lh), (mc, mh) = mark["band"], host["band"]
+    top, bottom = lc - lh / 2, lc + lh / 2
+    width = mark["x1"] - mark["x0"]
+    return (
+        lh < 0.9 * mh
+        and width <= 0.6 * mh
+        and mc <= top <= mc + 0.6 * mh
+        and bottom <= mc + 1.3 * mh
+        and host["x0"] < mark["x0"]
+        and mark["x1"] < host["x1"]
+    )
+
+
 def _absorb(lines: list[dict], c: _Comps, yc: np.ndarray, h: np.ndarray) -> list[dict]:
     """Fold lines much smaller than a neighbour they sit in (a comma, a detached dot) into it."""
     lines = sorted(lines, key=lambda ln: ln["band"][1])
@@ -670,7 +696,7 @@ def _absorb(lines: list[dict], c: _Comps, yc: np.ndarray, h: np.ndarray) -> list
             near = m["x0"] - 0.6 * mh <= x0 and x1 <= m["x1"] + 0.6 * mh
             # A lone small mark (an i's dot, an accent) may float further above.
             reach = 1.0 if len(ln["members"]) == 1 and lh < 0.5 * mh else 0.6
-            if lh < 0.7 * mh and abs(lc - mc) <= reach * mh and near:
+            if (lh < 0.7 * mh and abs(lc - mc) <= reach * mh and near) or _hangs(ln, m):
                 host = m
                 break
         if host is None:
