@@ -80,3 +80,25 @@ def test_comma_hanging_below_the_line_stays_in_it():
     x0, y0 = line.origin
     assert line.box[1] + line.box[3] >= top + 60  # the box reaches the comma's tail
     assert line.crop[top + 50 - y0, 115 - x0] < 0.5  # the comma is not painted over
+
+
+def _feet_on_a_rule() -> np.ndarray:
+    """Five L-shaped characters whose feet lie along a ruling line, lighter than the pen."""
+    page = np.full((200, 600), PAPER, np.uint8)
+    page[100:102, :] = 150  # the ruling, printed lighter than the pen
+    for x in range(100, 300, 40):
+        page[60:101, x : x + 5] = PEN  # the stem, standing on the rule
+        page[98:103, x : x + 18] = PEN  # the foot, written along the rule
+    return page
+
+
+def test_writing_along_a_rule_is_not_painted_over_with_it():
+    page = _feet_on_a_rule()
+    lay = find_lines(page.astype(np.float32) / 255)
+    assert lay.rules[100, 400] and lay.rules[100, 112]  # the feet were taken with the rule
+    (line,) = lay.lines
+    x0, y0 = line.origin
+    crop = line.crop
+    for x in range(100, 300, 40):
+        assert crop[100 - y0, x + 13 - x0] < 0.5, "a foot was painted over as a rule"
+    assert crop[101 - y0, 125 - x0] > 0.8  # the rule itself, between them, is painted

@@ -1084,16 +1084,70 @@ def _crop(
     members: list[int],
     faint: np.ndarray,
     window: tuple[int, int, int, int],
+    rules: np.ndarray | None = None,
+    ink: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The line's region (``window``) with every other mark painted over with paper."""
+    """The line's region (``window``) with every other mark painted over with paper.
+
+    With the page's ``rules`` and its ``ink`` (:attr:`InkMap.ink`), the line's
+    writing that the rules took is given back first (:func:`_pen_on_rules`).
+    """
     x0, y0, x1, y1 = window
     region = gray[y0:y1, x0:x1].copy()
     mine = np.isin(c.labels[y0:y1, x0:x1], np.asarray(members) + 1)
+    if rules is not None and ink is not None:
+        mine |= _pen_on_rules(mine, rules[y0:y1, x0:x1], ink[y0:y1, x0:x1])
     own = grow(grow(mine))
     erase = grow(faint[y0:y1, x0:x1] & ~mine) & ~own
     if erase.any():
         region[erase] = float(median(region))
     return region
+
+
+def _pen_on_rules(mine: np.ndarray, rules: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The pixels of the rules in a line's window that are as dark as the line's pen.
+
+    A rule is found by its shape, and may take writing with it: strokes that
+    lie along a ruling line or a form rule, and on some pages whole letters
+    whose blurred halos join into a rule's long run (``Room 857-9086`` lost
+    its ``Room 8`` and read ``57-9086``). Painted over with the rule, those
+    strokes left digits no reader can name. A printed rule is lighter than the
+    pen (light-blue ruling, grey form lines) and ink written over it is as
+    dark as the pen, so the rule pixels darker than half-way between the
+    rule's own ink (away from the writing) and the line's pen are writing,
+    where they join the line's writing.
+
+    Parameters
+    ----------
+    mine : numpy.ndarray
+        bool: the line's own ink.
+    rules : numpy.ndarray
+        bool: the rules found.
+    ink : numpy.ndarray
+        float: how dark each pixel is (0 = paper, 1 = the darkest ink).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool: the rule pixels that are the line's writing.
+    """
+    if not rules.any() or not mine.any():
+        return np.zeros_like(rules)
+    bare = rules & ~grow(grow(mine))  # the rule away from the writing: its own colour
+    if not bare.any():
+        return np.zeros_like(rules)
+    # The rule's darkest (its core, not its soft edges) against the pen's typical.
+    pen, rule = float(median(ink[mine])), float(median(ink[bare]))
+    if pen - rule < 0.2:  # a rule printed as dark as the pen: no telling them apart
+        return np.zeros_like(rules)
+    dark = rules & (ink > (pen + rule) / 2)
+    # Only pieces that join the line's writing: where rules cross (the corners of comb
+    # boxes) a rule is darker too, and such a speck would read as a point.
+    pieces, n = ndimage.label(dark, np.ones((3, 3), bool))
+    joined = np.zeros(n + 1, bool)
+    joined[np.unique(pieces[grow(mine)])] = True
+    joined[0] = False
+    return joined[pieces]
 
 
 def _pool(mask: np.ndarray, f: int) -> np.ndarray:
@@ -1224,7 +1278,7 @@ def find_lines(
         lh = float(median(comps.h[tall]))
         box = (x0, y0, x1 - x0, y1 - y0)
         win = _window(box, max(2, int(0.25 * lh)), gray.shape)
-        crop = functools.partial(_crop, gray, comps, ids, others, win)
+        crop = functools.partial(_crop, gray, comps, ids, others, win, rules, ink.ink)
         cells = _comb_cells(ids, comps, wall_at, lh, ink, rules) if wall_at else []
         lines.append(Line(box, crop, win[:2], lh, cells))
         xc = (x0 + x1) / 2
