@@ -965,7 +965,8 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     stroke that comes close (the foot of a 2 near the bottom rule, the side of
     a 0 near a wall), enough to change the digit. Around the box's marks, rule
     pixels of ink in rows or columns that the rules do not fill (the rule's
-    own) go back to the digit they touch.
+    own; a row only when the rules fill it beyond the box's writing too) go
+    back to the digit they touch.
     """
     m = max(2, int(0.15 * lh))
     h, w = rules.shape
@@ -973,7 +974,12 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     x0, x1 = max(0, int(comps.x0[members].min()) - m), min(w, int(comps.x1[members].max()) + m)
     mine = np.isin(comps.labels[y0:y1, x0:x1], np.asarray(members) + 1)
     taken = rules[y0:y1, x0:x1] & ink.mask[y0:y1, x0:x1]
-    line = (taken.mean(axis=1) >= 0.6)[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
+    # A rule's row goes on beyond the writing, into the next boxes; the foot of a 2 taken
+    # by the bottom rule fills its own box's row, no further (kept, it reads 2, not 7).
+    wx0, wx1 = max(0, x0 - int(lh)), min(w, x1 + int(lh))
+    wide = rules[y0:y1, wx0:wx1] & ink.mask[y0:y1, wx0:wx1]
+    rows = (taken.mean(axis=1) >= 0.6) & (wide.mean(axis=1) >= 0.6)
+    line = rows[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
     near = mine
     for _ in range(m):
         near = grow(near)
