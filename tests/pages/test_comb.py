@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digitrec.pages.layout import _grid, find_lines
 from digitrec.pages.read import LineReader, SegmentReader, read_page
@@ -117,3 +117,28 @@ def test_generated_comb_lines_get_their_boxes(fonts):
             if not any(box_iou(ln.box, t.box) > 0.5 for t in combs):
                 assert ln.cells == []
     assert total >= 8 and found >= 0.9 * total, (found, total)
+
+
+def test_foot_of_a_2_near_the_bottom_rule_stays_with_it(fonts):
+    """A 2 whose foot runs along its box's bottom rule, close to it, keeps its foot.
+
+    Taken with the rule, the foot left a 7. A page large enough to be searched
+    for rules at half resolution (coarser rules, so closer to the writing).
+    """
+    f = ImageFont.truetype(str(fonts[1]), 52)
+    cell, n, x0, top, bottom = 49, 5, 60, 200, 267
+    img = Image.new("RGB", (700, 500), (238, 236, 230))
+    d = ImageDraw.Draw(img)
+    walls = [x0 + k * cell for k in range(n + 1)]
+    for x in walls:
+        d.line([(x, top), (x, bottom)], fill=DARK, width=2)
+    for y in (top, bottom):
+        d.line([(x0, y), (walls[-1] + 1, y)], fill=DARK, width=2)
+    bx0, _, bx1, by1 = f.getbbox("2")
+    for k in range(n):  # the glyph's last row of ink 2 pixels above the rule
+        d.text((walls[k] + (cell - (bx1 - bx0)) // 2 - bx0, bottom - 2 - by1), "2", font=f, fill=0)
+    image = np.asarray(img.filter(ImageFilter.GaussianBlur(0.8)))
+    (line,) = find_lines(gray(image)).lines
+    assert len(line.cells) == n
+    for c in line.cells:  # the foot: ink along most of the width of the cell's last rows
+        assert c.mask[-3:].any(axis=0).mean() >= 0.7, "the foot of the 2 went with the rule"

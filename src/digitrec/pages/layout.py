@@ -17,7 +17,8 @@ The steps, on a grey page (float32, 0 = black) at working size:
    vertical rules much taller than the writing, and the short walls of comb
    boxes (vertical runs that join a horizontal rule at both ends). Ink that
    crosses a rule (a stroke drawn through it) is given back.
-4. **Lines.** Connected components of what is left, minus specks and stains,
+4. **Lines.** Connected components of what is left, minus specks and stains
+   (a line of smaller writing takes back its own decimal points and dashes),
    are grouped: components at least half the text height start or join a line
    when they overlap its band vertically and are no further than
    :data:`FIELD_GAP` line heights to its right (a larger gap starts another
@@ -64,6 +65,10 @@ FAINT_INK = 0.1
 #: a printed rule: a thin light-blue comb box blurs below FAINT_INK (the ink map's
 #: stretch sets the faintest marks to 0), yet stands well above the paper's noise.
 RULE_CONTRAST = 0.08
+#: Components of fewer pixels than this, or than this share of the text height squared,
+#: are specks (dust, noise): a line of smaller writing takes back its own (see _points_inside).
+SPECK_AREA = 4.0
+SPECK_SHARE = 0.006
 #: Components whose bounding box is taller than this many text heights are stains.
 STAIN_HEIGHT = 4.0
 #: Components at least this fraction of the text height can start a line.
@@ -652,6 +657,32 @@ def _joins(ln: dict, yc: float, h: float, x0: int, gap: float) -> float:
     return ratio if ratio >= 0.5 and x0 - ln["x1"] <= gap * lh else 0.0
 
 
+def _hangs(mark: dict, host: dict) -> bool:
+    """Whether a line is a comma hanging from ``host``'s baseline.
+
+    A handwritten comma may be most of a digit's height and hang below the
+    line, too low to overlap its band by half and too far down for
+    :func:`_absorb`'s reach: it then made a line of its own, and
+    ``7,342.19`` read ``7342.19``. A lone narrow mark that starts in the
+    lower half of the host's band (or just below it), ends less than the
+    host's height below its baseline and stands between the host's ends
+    (where a comma is written) is one.
+    """
+    if len(mark["members"]) != 1:
+        return False
+    (lc, lh), (mc, mh) = mark["band"], host["band"]
+    top, bottom = lc - lh / 2, lc + lh / 2
+    width = mark["x1"] - mark["x0"]
+    return (
+        lh < 0.9 * mh
+        and width <= 0.6 * mh
+        and mc <= top <= mc + 0.6 * mh
+        and bottom <= mc + 1.3 * mh
+        and host["x0"] < mark["x0"]
+        and mark["x1"] < host["x1"]
+    )
+
+
 def _absorb(lines: list[dict], c: _Comps, yc: np.ndarray, h: np.ndarray) -> list[dict]:
     """Fold lines much smaller than a neighbour they sit in (a comma, a detached dot) into it."""
     lines = sorted(lines, key=lambda ln: ln["band"][1])
@@ -665,7 +696,7 @@ def _absorb(lines: list[dict], c: _Comps, yc: np.ndarray, h: np.ndarray) -> list
             near = m["x0"] - 0.6 * mh <= x0 and x1 <= m["x1"] + 0.6 * mh
             # A lone small mark (an i's dot, an accent) may float further above.
             reach = 1.0 if len(ln["members"]) == 1 and lh < 0.5 * mh else 0.6
-            if lh < 0.7 * mh and abs(lc - mc) <= reach * mh and near:
+            if (lh < 0.7 * mh and abs(lc - mc) <= reach * mh and near) or _hangs(ln, m):
                 host = m
                 break
         if host is None:
@@ -934,7 +965,8 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     stroke that comes close (the foot of a 2 near the bottom rule, the side of
     a 0 near a wall), enough to change the digit. Around the box's marks, rule
     pixels of ink in rows or columns that the rules do not fill (the rule's
-    own) go back to the digit they touch.
+    own; a row only when the rules fill it beyond the box's writing too) go
+    back to the digit they touch.
     """
     m = max(2, int(0.15 * lh))
     h, w = rules.shape
@@ -942,7 +974,12 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     x0, x1 = max(0, int(comps.x0[members].min()) - m), min(w, int(comps.x1[members].max()) + m)
     mine = np.isin(comps.labels[y0:y1, x0:x1], np.asarray(members) + 1)
     taken = rules[y0:y1, x0:x1] & ink.mask[y0:y1, x0:x1]
-    line = (taken.mean(axis=1) >= 0.6)[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
+    # A rule's row goes on beyond the writing, into the next boxes; the foot of a 2 taken
+    # by the bottom rule fills its own box's row, no further (kept, it reads 2, not 7).
+    wx0, wx1 = max(0, x0 - int(lh)), min(w, x1 + int(lh))
+    wide = rules[y0:y1, wx0:wx1] & ink.mask[y0:y1, wx0:wx1]
+    rows = (taken.mean(axis=1) >= 0.6) & (wide.mean(axis=1) >= 0.6)
+    line = rows[:, None] | (taken.mean(axis=0) >= 0.6)[None, :]
     near = mine
     for _ in range(m):
         near = grow(near)
@@ -951,6 +988,79 @@ def _cell(members: list[int], comps: _Comps, lh: float, ink: InkMap, rules: np.n
     a, b, c, d = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     region = np.where(line, 0.0, ink.ink[y0:y1, x0:x1])[a:b, c:d].astype(np.float32)
     return Cell((x0 + int(c), y0 + int(a), int(d - c), int(b - a)), region, mine[a:b, c:d])
+
+
+def _points_inside(
+    ids: list[int], comps: _Comps, dots: np.ndarray, slope: float, text_h: float
+) -> list[int]:
+    """The specks that are a line's own small marks: decimal points, commas, dashes.
+
+    Specks are judged against the page's text height, so on a page of large
+    writing a line of small writing loses its separators (a 2 x 5 dash beside
+    20-pixel digits is a speck beside 50-pixel ones), and a thin pen's decimal
+    point may be a mere pixel or two, like dust: ``12.50`` then reads
+    ``1250``. A speck is given back to the line when, between the line's
+    first and last marks (dust beyond its ends stays out), either
+
+    * it is no speck at the line's own height and lies within its band, or
+    * it sits on the line's baseline in the gap between two characters, as a
+      decimal point does (:func:`_on_baseline`): dust rarely lands just there.
+
+    Parameters
+    ----------
+    ids : list of int
+        The line's components.
+    comps : _Comps
+        The page's components.
+    dots : numpy.ndarray
+        Indices of the page's specks (not stains).
+    slope : float
+        The page's skew, as the tangent used to shear the bands.
+    text_h : float
+        The page's text height.
+
+    Returns
+    -------
+    list of int
+        The specks to add to the line's components.
+    """
+    x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
+    y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
+    xc = (comps.x0[dots] + comps.x1[dots]) / 2.0
+    yc = (comps.y0[dots] + comps.y1[dots]) / 2.0
+    dots = dots[(xc > x0) & (xc < x1) & (yc >= y0) & (yc <= y1)]
+    if dots.size == 0:
+        return []
+    tall = np.asarray([m for m in ids if comps.h[m] >= TALL * text_h] or ids)
+    lh = float(median(comps.h[tall]))
+    sheared = lambda k: (comps.y0[k] + comps.y1[k] - slope * (comps.x0[k] + comps.x1[k])) / 2  # noqa: E731
+    band = float(median(sheared(tall)))
+    big = (comps.area[dots] >= max(SPECK_AREA, SPECK_SHARE * lh**2)) & (
+        np.abs(sheared(dots) - band) <= 0.75 * lh
+    )
+    return [
+        int(d) for d, ok in zip(dots, big, strict=True) if ok or _on_baseline(d, tall, comps, lh)
+    ]
+
+
+def _on_baseline(dot: int, tall: np.ndarray, comps: _Comps, lh: float) -> bool:
+    """Whether a speck sits in the gap between two of a line's characters, at their feet.
+
+    A decimal point (or a comma's head) is written there: clear of both
+    neighbours' columns, its bottom between a fifth of the line height above
+    the lower of the neighbours' feet and a fifth below the higher.
+    """
+    xc = (comps.x0[dot] + comps.x1[dot]) / 2.0
+    mid = (comps.x0[tall] + comps.x1[tall]) / 2.0
+    left, right = tall[mid < xc], tall[mid > xc]
+    if left.size == 0 or right.size == 0:
+        return False
+    a = left[np.argmax(comps.x1[left])]
+    b = right[np.argmin(comps.x0[right])]
+    if comps.x0[dot] < comps.x1[a] - 1 or comps.x1[dot] > comps.x0[b] + 1:
+        return False
+    feet = sorted((int(comps.y1[a]), int(comps.y1[b])))
+    return feet[0] - 0.2 * lh <= comps.y1[dot] <= feet[1] + 0.2 * lh
 
 
 def _reading_order(boxes: list[tuple[int, int, int, int]], centres: list[float], heights):
@@ -980,16 +1090,70 @@ def _crop(
     members: list[int],
     faint: np.ndarray,
     window: tuple[int, int, int, int],
+    rules: np.ndarray | None = None,
+    ink: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The line's region (``window``) with every other mark painted over with paper."""
+    """The line's region (``window``) with every other mark painted over with paper.
+
+    With the page's ``rules`` and its ``ink`` (:attr:`InkMap.ink`), the line's
+    writing that the rules took is given back first (:func:`_pen_on_rules`).
+    """
     x0, y0, x1, y1 = window
     region = gray[y0:y1, x0:x1].copy()
     mine = np.isin(c.labels[y0:y1, x0:x1], np.asarray(members) + 1)
+    if rules is not None and ink is not None:
+        mine |= _pen_on_rules(mine, rules[y0:y1, x0:x1], ink[y0:y1, x0:x1])
     own = grow(grow(mine))
     erase = grow(faint[y0:y1, x0:x1] & ~mine) & ~own
     if erase.any():
         region[erase] = float(median(region))
     return region
+
+
+def _pen_on_rules(mine: np.ndarray, rules: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The pixels of the rules in a line's window that are as dark as the line's pen.
+
+    A rule is found by its shape, and may take writing with it: strokes that
+    lie along a ruling line or a form rule, and on some pages whole letters
+    whose blurred halos join into a rule's long run (``Room 857-9086`` lost
+    its ``Room 8`` and read ``57-9086``). Painted over with the rule, those
+    strokes left digits no reader can name. A printed rule is lighter than the
+    pen (light-blue ruling, grey form lines) and ink written over it is as
+    dark as the pen, so the rule pixels darker than half-way between the
+    rule's own ink (away from the writing) and the line's pen are writing,
+    where they join the line's writing.
+
+    Parameters
+    ----------
+    mine : numpy.ndarray
+        bool: the line's own ink.
+    rules : numpy.ndarray
+        bool: the rules found.
+    ink : numpy.ndarray
+        float: how dark each pixel is (0 = paper, 1 = the darkest ink).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool: the rule pixels that are the line's writing.
+    """
+    if not rules.any() or not mine.any():
+        return np.zeros_like(rules)
+    bare = rules & ~grow(grow(mine))  # the rule away from the writing: its own colour
+    if not bare.any():
+        return np.zeros_like(rules)
+    # The rule's darkest (its core, not its soft edges) against the pen's typical.
+    pen, rule = float(median(ink[mine])), float(median(ink[bare]))
+    if pen - rule < 0.2:  # a rule printed as dark as the pen: no telling them apart
+        return np.zeros_like(rules)
+    dark = rules & (ink > (pen + rule) / 2)
+    # Only pieces that join the line's writing: where rules cross (the corners of comb
+    # boxes) a rule is darker too, and such a speck would read as a point.
+    pieces, n = ndimage.label(dark, np.ones((3, 3), bool))
+    joined = np.zeros(n + 1, bool)
+    joined[np.unique(pieces[grow(mine)])] = True
+    joined[0] = False
+    return joined[pieces]
 
 
 def _pool(mask: np.ndarray, f: int) -> np.ndarray:
@@ -1096,7 +1260,7 @@ def find_lines(
     if comps.area.size == 0 or text_h <= 0:
         return Layout([], skew(), rules, 0.0, "only printed rules found")
     h = comps.h
-    specks = comps.area < max(4.0, 0.006 * text_h**2)
+    specks = comps.area < max(SPECK_AREA, SPECK_SHARE * text_h**2)
     stains = h > STAIN_HEIGHT * text_h
     keep = ~(specks | stains)
     idx = np.flatnonzero(keep)
@@ -1110,15 +1274,17 @@ def find_lines(
     wall_at = _wall_positions(walls, 0.3 * text_h)
     others = faint  # painted over in each line's crop
     lines, centres, heights = [], [], []
+    dots = np.flatnonzero(specks & ~stains)
     for g in groups:
         ids = [int(idx[m]) for m in g]
+        ids += _points_inside(ids, comps, dots, slope, text_h)
         y0, y1 = int(comps.y0[ids].min()), int(comps.y1[ids].max())
         x0, x1 = int(comps.x0[ids].min()), int(comps.x1[ids].max())
         tall = [m for m in ids if comps.h[m] >= TALL * text_h] or ids
         lh = float(median(comps.h[tall]))
         box = (x0, y0, x1 - x0, y1 - y0)
         win = _window(box, max(2, int(0.25 * lh)), gray.shape)
-        crop = functools.partial(_crop, gray, comps, ids, others, win)
+        crop = functools.partial(_crop, gray, comps, ids, others, win, rules, ink.ink)
         cells = _comb_cells(ids, comps, wall_at, lh, ink, rules) if wall_at else []
         lines.append(Line(box, crop, win[:2], lh, cells))
         xc = (x0 + x1) / 2
