@@ -11,6 +11,11 @@ import typer
 from digitrec.cli.app import app, console, out, train_app
 
 
+def _share(flag: str, help: str):
+    """A float option in [0, 1]: the share of training lines or glyphs changed so."""
+    return Annotated[float, typer.Option(flag, min=0.0, max=1.0, help=help)]
+
+
 @train_app.command("lines")
 def train_lines_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the model into.")] = Path(
@@ -56,16 +61,8 @@ def train_lines_cmd(
             "--leave-out", help="A training font not to train on (repeat), to test unseen hands."
         ),
     ] = None,
-    distort: Annotated[
-        float,
-        typer.Option(
-            "--distort", min=0.0, max=1.0, help="Share of font glyphs drawn as a new hand's."
-        ),
-    ] = 0.0,
-    pen: Annotated[
-        float,
-        typer.Option("--pen", min=0.0, max=1.0, help="Share of lines with a broader or finer pen."),
-    ] = 0.0,
+    distort: _share("--distort", "Share of font glyphs drawn as a new hand's.") = 0.0,
+    pen: _share("--pen", "Share of lines written with a broader or finer pen.") = 0.0,
     init_from: Annotated[
         Path | None,
         typer.Option("--init-from", help="Continue training this line model folder."),
