@@ -156,43 +156,24 @@ def train_lines(
         Share of lines written with a broader or finer pen
         (:func:`digitrec.lines.synth.other_pen`).
     """
-    from digitrec.lines.export import save_line_model
     from digitrec.lines.feed import LineFeed
     from digitrec.lines.net import LineNet
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     net, previous = _init(init_from, log) if init_from else (LineNet(), None)
+    synth = {"leave_out": tuple(leave_out), "distort": distort, "pen": pen}
     feed = LineFeed(
-        batch_size,
-        seed,
-        workers=workers,
-        max_reuse=max_reuse,
-        exact=steps is not None,
-        leave_out=tuple(leave_out),
-        distort=distort,
-        pen=pen,
+        batch_size, seed, workers=workers, max_reuse=max_reuse, exact=bool(steps), **synth
     )
-    net.to(device)
-    t0 = time.monotonic()
-    net.train()
-    try:
-        history = _loop(net, feed, time_budget, max_lr, log, steps, device)
-    finally:
-        feed.close()
-    train_seconds = time.monotonic() - t0
-    net.to("cpu").eval()
+    history, train_seconds = _train(net, feed, time_budget, max_lr, log, steps, device)
     training = {
         "seed": seed,
         "seconds": round(train_seconds, 1),
         "steps": history[-1]["step"] if history else 0,
         "steps_asked": steps,
         "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
-        "batch_size": batch_size,
-        "max_lr": max_lr,
-        "max_reuse": max_reuse,
-        "threads": threads,
-        "workers": workers,
+        **_recipe(batch_size, max_lr, max_reuse, threads, workers),
         "distort": distort,
         "pen": pen,
         "lines_generated": feed.pool.added,
@@ -202,16 +183,48 @@ def train_lines(
         "digits": "MNIST training set (60000 images; t10k never used)",
         **(previous or {}),
     }
+    return _finish(net, out, training, n_calibration, seed, log)
+
+
+def _train(net, feed, time_budget, max_lr, log, steps, device) -> tuple[list, float]:
+    """Train on ``device``, stop the line generators, leave the network on the CPU."""
+    net.to(device)
+    t0 = time.monotonic()
+    net.train()
+    try:
+        history = _loop(net, feed, time_budget, max_lr, log, steps, device)
+    finally:
+        feed.close()
+    net.to("cpu").eval()
+    return history, time.monotonic() - t0
+
+
+def _finish(net, out: str, training: dict, n_calibration: int, seed: int, log) -> dict[str, Any]:
+    """Save the weights; then, unless ``n_calibration`` is 0, calibrate, export and save all."""
+    from digitrec.lines.export import save_line_model
+
     _save_uncalibrated(net, out, training)
+    seconds = training["seconds"]
     if not n_calibration:
-        log(f"trained {train_seconds:.0f}s; saved uncalibrated to {out}")
+        log(f"trained {seconds:.0f}s; saved uncalibrated to {out}")
         return {"name": "lines", "training": training}
-    log(f"trained {train_seconds:.0f}s; calibrating on {n_calibration} fresh lines")
+    log(f"trained {seconds:.0f}s; calibrating on {n_calibration} fresh lines")
     calibration, metrics = _calibrate(net, n_calibration, seed)
     meta = {"name": "lines", "calibration": calibration, "metrics": metrics, "training": training}
     save_line_model(net, out, meta)
     log(f"saved to {out}: {metrics}")
     return meta
+
+
+def _recipe(batch_size, max_lr, max_reuse, threads, workers) -> dict[str, Any]:
+    """The training options a model card records."""
+    return {
+        "batch_size": batch_size,
+        "max_lr": max_lr,
+        "max_reuse": max_reuse,
+        "threads": threads,
+        "workers": workers,
+    }
 
 
 def _save_uncalibrated(net, out: str, training: dict[str, Any]) -> None:
