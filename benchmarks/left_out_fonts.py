@@ -34,9 +34,9 @@ from digitrec.lines.decode import expected_text
 from digitrec.lines.infer import LineModel
 from digitrec.lines.read import read_line
 from digitrec.lines.spec import training_fonts
-from digitrec.lines.synth import FontBank, LineGenerator, _word, number_text
+from digitrec.lines.synth import FontBank, LineGenerator
 from digitrec.testing import synth as scans
-from lines import _photo
+from lines import font_sets
 
 #: Training fonts left out of the models compared here (see the docstring).
 LEFT_OUT = ("delius", "itim", "sriracha", "sue-ellen-francisco")
@@ -48,33 +48,8 @@ def sets(n: int, seed: int) -> dict[str, list[tuple[np.ndarray, str]]]:
     data = load_mnist(progress=False)
     images, labels = data.train_images[-10000:], data.train_labels[-10000:]
     mixed = LineGenerator(gen.fonts, images, labels)
-    rng = np.random.default_rng([seed, 4242])
-    seps = ("date", "amount", "zip4", "phone")
-
-    def digits(kind: str, spacing: str = "normal", g=gen, how: str = "font_digits"):
-        return _photo(g, rng, kind=how, spacing=spacing, runs=[(number_text(rng, kind), True)])
-
     return {
-        "zip": [digits("zip") for _ in range(n)],
-        "separators": [digits(seps[i % 4]) for i in range(n)],
-        "fields": [
-            _photo(
-                gen,
-                rng,
-                kind="font_digits",
-                spacing="normal",
-                runs=[(_word(rng), False), (number_text(rng), True)],
-            )
-            for _ in range(n)
-        ],
-        "words": [
-            _photo(gen, rng, kind="words", runs=[(_word(rng), False) for _ in range(1 + i % 2)])
-            for i in range(n)
-        ],
-        "touching": [
-            digits("zip", "touching", mixed, "digits") if i % 2 else digits("zip", "touching")
-            for i in range(n)
-        ],
+        **font_sets(gen, mixed, np.random.default_rng([seed, 4242]), n),
         "mnist_train_5digit": [
             (s.image, s.text) for s in scans.strings(images, labels, n, seed=seed + 500, length=5)
         ],

@@ -62,30 +62,26 @@ def heldout_sets(n: int, seed: int) -> dict[str, list[tuple[np.ndarray, str]]]:
     gen = LineGenerator(FontBank(fonts))
     test = load_mnist(progress=False)
     mixed = LineGenerator(gen.fonts, test.test_images, test.test_labels)  # evaluation only
-    rng = np.random.default_rng([seed, 11])
+    sets = font_sets(gen, mixed, np.random.default_rng([seed, 11]), n)
+    return {("touching" if k == "touching" else f"heldout_{k}"): v for k, v in sets.items()}
+
+
+def font_sets(
+    gen: LineGenerator, mixed: LineGenerator, rng: np.random.Generator, n: int
+) -> dict[str, list[tuple[np.ndarray, str]]]:
+    """``n`` lines each of zip codes, separator numbers, ``word number`` fields,
+    words and touching digits in ``gen``'s fonts (half the touching lines in
+    ``mixed``'s MNIST digits); the sets of this benchmark and of
+    ``benchmarks/left_out_fonts.py``."""
     seps = ("date", "amount", "zip4", "phone")
+
+    def number(kind: str, spacing: str = "normal", g: LineGenerator = gen, how="font_digits"):
+        return _photo(g, rng, kind=how, spacing=spacing, runs=[(number_text(rng, kind), True)])
+
     return {
-        "heldout_zip": [
-            _photo(
-                gen,
-                rng,
-                kind="font_digits",
-                spacing="normal",
-                runs=[(number_text(rng, "zip"), True)],
-            )
-            for _ in range(n)
-        ],
-        "heldout_separators": [
-            _photo(
-                gen,
-                rng,
-                kind="font_digits",
-                spacing="normal",
-                runs=[(number_text(rng, seps[i % 4]), True)],
-            )
-            for i in range(n)
-        ],
-        "heldout_fields": [
+        "zip": [number("zip") for _ in range(n)],
+        "separators": [number(seps[i % 4]) for i in range(n)],
+        "fields": [
             _photo(
                 gen,
                 rng,
@@ -95,18 +91,12 @@ def heldout_sets(n: int, seed: int) -> dict[str, list[tuple[np.ndarray, str]]]:
             )
             for _ in range(n)
         ],
-        "heldout_words": [
+        "words": [
             _photo(gen, rng, kind="words", runs=[(_word(rng), False) for _ in range(1 + i % 2)])
             for i in range(n)
         ],
         "touching": [
-            _photo(
-                mixed if i % 2 else gen,
-                rng,
-                kind="digits" if i % 2 else "font_digits",
-                spacing="touching",
-                runs=[(number_text(rng, "zip"), True)],
-            )
+            number("zip", "touching", mixed, "digits") if i % 2 else number("zip", "touching")
             for i in range(n)
         ],
     }
